@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* Credentials files: the tokens credrun reads and writes, and the interface
+ * every on-disk format implements. Everything a format does not own
+ * round-trips untouched. */
+#ifndef CREDRUN_CREDS_H
+#define CREDRUN_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/* How a file states when its access token expires. */
+enum expiry_unit {
+    EXPIRY_UNIT_MS,      /* epoch milliseconds (Claude Code) */
+    EXPIRY_UNIT_S,       /* epoch seconds */
+    EXPIRY_UNIT_RFC3339, /* "2026-11-25T10:00:00Z" */
+    EXPIRY_UNIT_JWT,     /* the access token's JWT "exp" claim; nothing stored */
+};
+
+/* Where a JSON document keeps its tokens, as RFC 6901 pointers. */
+struct creds_fields {
+    const char *access;
+    const char *refresh;
+    const char *expiry; /* may be NULL with EXPIRY_UNIT_JWT */
+    enum expiry_unit unit;
+    const char *scopes;       /* array of strings, or NULL when the format has none */
+    const char *last_refresh; /* RFC 3339 time of the last refresh, set on update, or NULL */
+};
+
+/* The tokens of one login. Strings are owned and wiped on free. */
+struct tokens {
+    char *access;       /* NULL when absent or empty */
+    char *refresh;      /* NULL when absent or empty */
+    int64_t expires_ms; /* EXPIRY_UNKNOWN when absent */
+    char *scope;        /* scopes joined by spaces, NULL when none */
+};
+
+struct creds;
+
+/* A file format: JSON with pointers, Transit, ... */
+struct creds_format {
+    const char *name;
+    /* Parse buf; fill c->doc and c->t. On failure say why (never a token). */
+    enum cr_status (*load)(struct creds *c, const char *buf, size_t len, char *why, size_t whylen);
+    /* Write c->t back into c->doc and serialize the whole document into a
+     * newly allocated *out (wipe it after use). */
+    enum cr_status (*store)(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen);
+    void (*free_doc)(void *doc);
+};
+
+struct creds {
+    const struct creds_format *format;
+    const struct creds_fields *fields;
+    void *doc;
+    int style; /* format-specific output style (JSON: indent, 0 compact) */
+    struct tokens t;
+};
+
+/* The JSON format: jansson, key order preserved. */
+extern const struct creds_format creds_format_json;
+
+/* Where Claude Code keeps its tokens in .credentials.json. */
+extern const struct creds_fields creds_fields_claude;
+
+/* Parse a credentials file held in buf with the given format and fields. */
+enum cr_status creds_load(struct creds *c, const struct creds_format *format, const struct creds_fields *fields,
+                          const char *buf, size_t len, char *why, size_t whylen) __attribute__((__nonnull__));
+
+/* Replace the tokens after a refresh. refresh and scope may be NULL: keep the
+ * old ones. */
+void creds_update(struct creds *c, const char *access, const char *refresh, int64_t expires_ms, const char *scope)
+    __attribute__((__nonnull__(1)));
+
+/* Serialize the document with the current tokens. */
+enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
+    __attribute__((__nonnull__));
+
+/* Free the document and wipe the tokens. */
+void creds_free(struct creds *c);
+void tokens_free(struct tokens *t);
+
+/* The "exp" claim of a JWT, in epoch ms; EXPIRY_UNKNOWN when it has none. */
+int64_t creds_jwt_exp_ms(const char *jwt);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Expiry arithmetic: every time here is epoch milliseconds (int64_t). */
+#ifndef CREDRUN_EXPIRY_H
+#define CREDRUN_EXPIRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EXPIRY_UNKNOWN INT64_MIN
+#define EXPIRES_IN_MIN_S 1LL
+#define EXPIRES_IN_MAX_S 31536000LL /* one year */
+
+/* The wall clock now, in epoch milliseconds. */
+int64_t expiry_now_ms(void);
+
+/* True when a token that expires at expires_ms must be refreshed now: it
+ * expires within min_validity_s seconds, or its expiry is unknown. */
+bool expiry_needs_refresh(int64_t expires_ms, int64_t now_ms, int64_t min_validity_s);
+
+/* True when the token can still be used at all (expires strictly later). */
+bool expiry_usable(int64_t expires_ms, int64_t now_ms);
+
+/* Whole seconds left (0 when expired or unknown). */
+int64_t expiry_seconds_left(int64_t expires_ms, int64_t now_ms);
+
+/* expires_in seconds from a token response clamped to [1 s, 1 year]; the
+ * absolute expiry in ms. */
+int64_t expiry_from_expires_in(int64_t now_ms, double expires_in_s);
+
+/* Parse an RFC 3339 / ISO 8601 UTC-or-offset timestamp ("2026-11-25T10:00:00Z",
+ * "2026-11-25T10:00:00.123+01:00") into epoch ms. 0 on success, -1 on junk. */
+int expiry_parse_rfc3339(const char *s, int64_t *out_ms);
+
+/* Format epoch ms as RFC 3339 UTC with milliseconds ("2026-11-25T10:00:00.000Z")
+ * into buf (at least 32 bytes). */
+void expiry_format_rfc3339(int64_t ms, char *buf, unsigned long buflen);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared credential lock: flock(2) on a file beside the credentials, the
+ * same lock flock(1) takes, with one deadline bounding every wait. */
+#ifndef CREDRUN_LOCK_H
+#define CREDRUN_LOCK_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "status.h"
+
+/* How long a caller may wait for locks: -n (not at all), -w (until one
+ * deadline shared by every lock taken in this run), or forever. */
+struct lock_wait {
+    bool nonblock;
+    bool bounded;
+    struct timespec deadline; /* CLOCK_MONOTONIC, when bounded */
+};
+
+/* Start the clock for a run's waits; timeout_s < 0 means wait forever and
+ * timeout_s == 0 means do not wait (like flock -w 0). */
+void lock_wait_init(struct lock_wait *w, bool nonblock, double timeout_s) __attribute__((__nonnull__));
+
+/* Seconds left before the deadline (0 when nonblocking or past it, -1 when
+ * unbounded). */
+double lock_wait_remaining(const struct lock_wait *w) __attribute__((__nonnull__));
+
+/* Run try_lock(arg, block) until it succeeds or the deadline passes.
+ * try_lock returns 0 when it got the lock, or -1 with errno: EWOULDBLOCK or
+ * EAGAIN when busy (and block was false), EINTR when a blocking attempt was
+ * interrupted, anything else for a hard error. A blocking attempt is
+ * interrupted by SIGALRM at the deadline. Returns CR_OK, CR_ERR_LOCK_BUSY, or
+ * CR_ERR_OS with errno set. */
+enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg)
+    __attribute__((__nonnull__(1, 2)));
+
+/* Open (creating it 0600 if needed) the lock file at path, close-on-exec, and
+ * store the descriptor in *fd. A file that exists but cannot be opened for
+ * writing is opened read-only: flock works on that too. Symbolic links are
+ * refused. On failure a message is put in why. */
+enum cr_status lock_open(const char *path, int *fd, char *why, size_t whylen) __attribute__((__nonnull__));
+
+/* Take an exclusive flock(2) on fd within the limits of w. */
+enum cr_status lock_take(int fd, const struct lock_wait *w) __attribute__((__nonnull__));
+
+#endif

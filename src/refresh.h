@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Ensure the credentials are fresh: take the lock, re-read the file under
+ * it, refresh only if still needed, write it back atomically. */
+#ifndef CREDRUN_REFRESH_H
+#define CREDRUN_REFRESH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "status.h"
+
+struct fresh {
+    int lock_fd;        /* the credential lock, still held; -1 when not taken */
+    char *access;       /* the access token to hand on (wipe), or NULL */
+    int64_t expires_ms; /* its expiry */
+    bool usable;        /* access is set and not yet expired */
+    bool refreshed;     /* this run refreshed it */
+    char why[768];      /* what went wrong, when the status is not CR_OK */
+};
+
+/* Take the lock and make sure the file's access token is valid for more
+ * than o->min_validity seconds (or refresh it with --force). On CR_OK f
+ * holds a usable token. On failure f->why says what happened and f->usable
+ * whether the old token can still be used; the lock stays held in both
+ * cases when it was taken. */
+enum cr_status refresh_ensure(const struct options *o, struct fresh *f) __attribute__((__nonnull__));
+
+/* Release the lock (if held) and wipe the token. */
+void fresh_free(struct fresh *f);
+
+#endif

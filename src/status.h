@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* What went wrong, as a status every function returns, and the one table
+ * that maps it to credrun's exit status (sysexits.h). */
+#ifndef CREDRUN_STATUS_H
+#define CREDRUN_STATUS_H
+
+enum cr_status {
+    CR_OK = 0,
+    CR_ERR_USAGE,           /* 64: bad options */
+    CR_ERR_CREDS_MALFORMED, /* 65: credentials file does not parse or has wrong types */
+    CR_ERR_CREDS_MISSING,   /* 66: credentials file missing */
+    CR_ERR_UNREACHABLE,     /* 69: endpoint unreachable, 5xx, redirect */
+    CR_ERR_INTERNAL,        /* 70: a bug or an impossible state */
+    CR_ERR_OS,              /* 71: a system call failed (cannot load libcurl, fork) */
+    CR_ERR_CANT_WRITE,      /* 73: cannot write the credentials or the lock file */
+    CR_ERR_LOCK_BUSY,       /* 75 (or -E): lock held elsewhere and -n/-w said not to wait */
+    CR_ERR_RATE_LIMITED,    /* 75: endpoint asked us to wait */
+    CR_ERR_BAD_RESPONSE,    /* 76: token response unusable */
+    CR_ERR_REJECTED,        /* 77: refresh token rejected or absent: log in again */
+    CR_ERR_CONFIG,          /* 78: endpoint refused our request (invalid_client, ...) */
+    CR_ERR_EXEC,            /* 126: COMMAND found but not executable */
+    CR_ERR_NOT_FOUND,       /* 127: COMMAND not found */
+    CR_STATUS_COUNT
+};
+
+/* The exit status for a status; conflict_exit replaces 75 for CR_ERR_LOCK_BUSY only. */
+int status_exit_code(enum cr_status st, int conflict_exit);
+
+/* A short lower-case phrase for a status ("lock busy"), never NULL. */
+const char *status_describe(enum cr_status st);
+
+#endif
