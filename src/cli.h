@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "applock.h"
 #include "creds.h"
 #include "oauth.h"
 #include "status.h"
@@ -38,6 +39,12 @@ struct options {
     const struct creds_fields *fields;
     enum oauth_body body;
     char **command; /* NULL-terminated, NULL with --refresh */
+    /* The application's own locks, paths expanded from the profile: held
+     * around the re-read and refresh, and around the write. */
+    struct applock_spec refresh_locks[APPLOCK_MAX];
+    size_t n_refresh_locks;
+    struct applock_spec write_locks[APPLOCK_MAX];
+    size_t n_write_locks;
 };
 
 /* Parse argv into o. Returns CR_OK, or CR_ERR_USAGE after printing the
