@@ -26,6 +26,8 @@ enum {
     OPT_LOCK_FILE,
     OPT_HTTP_TIMEOUT,
     OPT_REFRESH,
+    OPT_SUPERVISE,
+    OPT_NO_KILL_ON_EXIT,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +48,8 @@ static const struct option longopts[] = {
     {"conflict-exit-code", required_argument, NULL, 'E'},
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
     {"refresh", no_argument, NULL, OPT_REFRESH},
+    {"supervise", no_argument, NULL, OPT_SUPERVISE},
+    {"no-kill-on-exit", no_argument, NULL, OPT_NO_KILL_ON_EXIT},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -58,6 +62,9 @@ static void usage(FILE *out)
     fputs("Usage:\n"
           "  credrun [OPTIONS] [--] COMMAND [ARG...]   refresh if needed, export the token, exec COMMAND\n"
           "  credrun [OPTIONS] --refresh               refresh if needed and run nothing\n"
+          "  credrun [OPTIONS] --supervise [--] COMMAND [ARG...]\n"
+          "                                            run COMMAND and keep the file fresh until it exits\n"
+          "  credrun [OPTIONS] --supervise             keep the file fresh until SIGTERM (sidecar)\n"
           "\n"
           "Take the credential lock beside an OAuth credentials file, refresh the access\n"
           "token only if it expires soon (never spending a refresh token twice), write the\n"
@@ -82,6 +89,10 @@ static void usage(FILE *out)
           "  -E, --conflict-exit-code N  exit status when the lock is busy (default 75)\n"
           "      --http-timeout SECS   bound for the whole refresh request (default 30)\n"
           "      --refresh             refresh if needed and exit; no COMMAND\n"
+          "      --supervise           stay as COMMAND's parent, refresh before each expiry,\n"
+          "                            forward signals; exports nothing unless --env is given\n"
+          "      --no-kill-on-exit     with --supervise: COMMAND is not sent SIGTERM when\n"
+          "                            credrun dies\n"
           "  -v, --verbose             say what is done\n"
           "  -q, --quiet               print errors only\n"
           "  -h, --help                show this help and exit\n"
@@ -202,6 +213,12 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
         case OPT_REFRESH:
             o->refresh_only = true;
             break;
+        case OPT_SUPERVISE:
+            o->supervise = true;
+            break;
+        case OPT_NO_KILL_ON_EXIT:
+            o->no_kill_on_exit = true;
+            break;
         case 'v':
             verbosity = LOG_VERBOSE;
             break;
@@ -231,11 +248,21 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
         return bad("%s", "--env and --no-env exclude each other");
     if (no_env)
         o->env_name = NULL;
+    o->env_given = env_given;
+    /* A supervised command outlives any token exported at its start. */
+    if (o->supervise && !env_given)
+        o->env_name = NULL;
     if (optind < argc)
         o->command = argv + optind;
     if (o->refresh_only && o->command)
         return bad("--refresh runs no command, but '%s' was given", o->command[0]);
-    if (!o->refresh_only && !o->command)
+    if (o->supervise && o->refresh_only)
+        return bad("%s", "--supervise and --refresh exclude each other");
+    if (o->no_kill_on_exit && !o->supervise)
+        return bad("%s", "--no-kill-on-exit needs --supervise");
+    if (o->supervise && !o->command)
+        o->scope = SCOPE_REFRESH; /* a sidecar never holds the lock between refreshes */
+    if (!o->refresh_only && !o->command && !o->supervise)
         return bad("%s", "no COMMAND given (use --refresh to refresh without running one)");
     char why[256];
     if (oauth_check_url(o->token_url, &o->token_url_loopback, why, sizeof why) != CR_OK)

@@ -33,12 +33,15 @@ struct options {
     bool nonblock;
     bool force;
     bool refresh_only;
+    bool supervise;       /* --supervise: stay the parent and keep the file fresh */
+    bool no_kill_on_exit; /* --no-kill-on-exit: the child survives credrun's death */
+    bool env_given;       /* --env NAME was given explicitly */
     enum lock_scope scope;
     int conflict_exit; /* -E; < 0 when not given */
     const struct creds_format *format;
     const struct creds_fields *fields;
     enum oauth_body body;
-    char **command; /* NULL-terminated, NULL with --refresh */
+    char **command; /* NULL-terminated, NULL with --refresh or a sidecar --supervise */
     /* The application's own locks, paths expanded from the profile: held
      * around the re-read and refresh, and around the write. */
     struct applock_spec refresh_locks[APPLOCK_MAX];

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "refresh.h"
 #include "status.h"
+#include "supervise.h"
 
 static int finish(const struct options *o, enum cr_status st)
 {
@@ -48,6 +49,11 @@ int main(int argc, char **argv)
     enum cr_status st = cli_parse(argc, argv, &o, &done);
     if (st != CR_OK || done)
         return finish(&o, st);
+    if (o.supervise) {
+        int code = supervise_run(&o);
+        options_free(&o);
+        return code;
+    }
 
     struct fresh f;
     st = refresh_ensure(&o, &f);

@@ -107,6 +107,8 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     return CR_OK;
 }
 
+static enum cr_status ensure_locked(const struct options *o, struct fresh *f);
+
 enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
 {
     memset(f, 0, sizeof *f);
@@ -128,7 +130,22 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
         f->lock_fd = -1;
         return st;
     }
+    return ensure_locked(o, f);
+}
 
+enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f)
+{
+    memset(f, 0, sizeof *f);
+    f->lock_fd = -1;
+    f->expires_ms = EXPIRY_UNKNOWN;
+    return ensure_locked(o, f);
+}
+
+/* The part of refresh_ensure() that runs with the credential lock held:
+ * re-read, decide, refresh, store. Returns what refresh_ensure() returns. */
+static enum cr_status ensure_locked(const struct options *o, struct fresh *f)
+{
+    enum cr_status st;
     char *buf = NULL;
     size_t len = 0;
     struct stat sb;

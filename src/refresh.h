@@ -26,6 +26,11 @@ struct fresh {
  * cases when it was taken. */
 enum cr_status refresh_ensure(const struct options *o, struct fresh *f) __attribute__((__nonnull__));
 
+/* Like refresh_ensure(), for a caller that already holds the credential lock
+ * on a descriptor of its own (supervise mode's command scope): opening and
+ * flock()ing the lock file again would wait for itself. f->lock_fd stays -1. */
+enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f) __attribute__((__nonnull__));
+
 /* Release the lock (if held) and wipe the token. */
 void fresh_free(struct fresh *f);
 
