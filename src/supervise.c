@@ -376,6 +376,10 @@ int supervise_run(const struct options *o)
     char *access = f.access;
     f.access = NULL;
     fresh_free(&f);
+    if (o->command && !o->env_given && getenv(DEFAULT_ENV))
+        log_warn("%s is set in the environment and passed on to %s, which may prefer it to the file credrun keeps "
+                 "fresh; unset it, or pass --env %s to export a snapshot",
+                 DEFAULT_ENV, o->command[0], DEFAULT_ENV);
 
     int code;
     if (setup_fds(&s) != CR_OK) {
