@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -18,6 +19,8 @@
 #include "log.h"
 #include "oauth.h"
 #include "refresh.h"
+#include "retry.h"
+#include "state.h"
 #include "util.h"
 
 #define RESERVE_MARGIN 4096
@@ -43,8 +46,10 @@ static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
 }
 
 /* Spend the refresh token and store the answer. Called with the lock held,
- * c loaded from disk under it, and a reserved temp file. */
-static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af, struct fresh *f)
+ * c loaded from disk under it, and a reserved temp file. ans gets what the
+ * answer means for the shared state (state.h). */
+static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af, struct fresh *f,
+                                      struct state_answer *ans)
 {
     char *body = oauth_request_body(o->body, c->t.refresh, o->client_id, c->t.scope);
     struct http_request req = {
@@ -60,8 +65,12 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     };
     struct http_response res;
     log_info("refreshing the access token at %s", o->token_url);
-    enum cr_status st = http_post(&req, &res, f->why, sizeof f->why);
+    memset(ans, 0, sizeof *ans);
+    enum cr_status st = retry_http_post(&req, &res, &ans->attempts, f->why, sizeof f->why);
     secret_free(body);
+    ans->http_status = res.status;
+    ans->maybe_spent = st != CR_OK && res.sent && !res.too_large;
+    snprintf(ans->retry_after, sizeof ans->retry_after, "%s", res.retry_after);
     if (st != CR_OK) {
         http_response_free(&res);
         atomic_abort(af);
@@ -69,6 +78,7 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     }
     struct oauth_response r;
     st = oauth_parse_response(res.status, res.body, res.len, &r, f->why, sizeof f->why);
+    snprintf(ans->error, sizeof ans->error, "%s", r.error);
     http_response_free(&res);
     int64_t now = expiry_now_ms();
     if (st != CR_OK && !r.refresh_token) {
@@ -105,6 +115,118 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     keep_token(f, &c->t, now);
     log_info("refreshed; the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
     return CR_OK;
+}
+
+/* Append ", then more" to f->why. */
+static void why_append(struct fresh *f, const char *more)
+{
+    size_t n = strlen(f->why);
+    snprintf(f->why + n, sizeof f->why - n, "; %s", more);
+}
+
+/* Point at a rescue file a failed write left, when one exists. */
+static void rescue_hint(const struct options *o, struct fresh *f)
+{
+    char *rescue = xasprintf("%s%s", o->credentials, ATOMIC_RESCUE_TAG);
+    if (access(rescue, F_OK) == 0) {
+        char hint[600];
+        snprintf(hint, sizeof hint, "but %s holds tokens saved by a refresh whose write failed: move it over %s first",
+                 rescue, o->credentials);
+        why_append(f, hint);
+    }
+    free(rescue);
+}
+
+/* May the refresh token in c be spent now? Not during a shared cooldown, and
+ * never if it was declared dead before (--force overrides neither). */
+static enum cr_status admit(const struct options *o, const struct state *ss, const struct creds *c, struct fresh *f)
+{
+    int64_t now = expiry_now_ms();
+    char id[SHA256_HEX];
+    state_token_id(c->t.refresh, id);
+    enum state_verdict v = state_check(ss, id, now);
+    if (v == STATE_GO)
+        return CR_OK;
+    state_describe(ss, v, now, f->why, sizeof f->why);
+    if (v == STATE_DEAD) {
+        rescue_hint(o, f);
+        return CR_ERR_REJECTED;
+    }
+    f->retry_at_ms = ss->until_ms;
+    return v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED : CR_ERR_UNREACHABLE;
+}
+
+/* Read and parse the credentials file again (under the lock). */
+static enum cr_status reload(const struct options *o, struct creds *c, struct stat *sb)
+{
+    char *buf = NULL, why[384];
+    size_t len = 0;
+    enum cr_status st = file_read(o->credentials, &buf, &len, sb, why, sizeof why);
+    if (st == CR_OK) {
+        st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
+        secret_free_n(buf, len);
+    }
+    return st;
+}
+
+/* After the answer (or its absence) to a refresh with the token named sent:
+ * if that token was rejected or may have been spent by a request that got
+ * no answer, re-read the file once, and adopt the tokens another writer (one
+ * that does not take our lock) put there meanwhile; then record the outcome
+ * in the shared state and say in f->why what happens next. *again (when not
+ * NULL) asks the caller to refresh once more with an adopted token that is
+ * not fresh enough. Returns the refresh's final status. */
+static enum cr_status after_answer(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f,
+                                   struct state *ss, struct state_answer *ans, const char *sent, enum cr_status st,
+                                   bool *again)
+{
+    int64_t now = expiry_now_ms();
+    if ((st == CR_ERR_REJECTED || ans->maybe_spent) && again) {
+        struct creds cur;
+        struct stat csb;
+        char id[SHA256_HEX] = "";
+        if (reload(o, &cur, &csb) == CR_OK) {
+            if (cur.t.refresh)
+                state_token_id(cur.t.refresh, id);
+            if (id[0] && strcmp(id, sent) != 0) {
+                log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
+                         st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", o->credentials);
+                creds_free(c);
+                *c = cur;
+                *sb = csb;
+                keep_token(f, &c->t, now);
+                if (c->t.access && !expiry_needs_refresh(c->t.expires_ms, now, o->min_validity)) {
+                    ans->st = CR_OK;
+                    state_record(ss, ans, sent, now, 0);
+                    f->why[0] = '\0';
+                    return CR_OK;
+                }
+                *again = true;
+                return CR_OK;
+            }
+            creds_free(&cur);
+        }
+        if (ans->maybe_spent)
+            why_append(f, "credrun did not send it again, and the credentials file still holds the token that was sent");
+    }
+    ans->st = st;
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        rnd = (uint32_t)now;
+    char more[200];
+    if (state_record(ss, ans, sent, now, rnd)) {
+        if (ans->attempts > 1) {
+            snprintf(more, sizeof more, "%d attempts made", ans->attempts);
+            why_append(f, more);
+        }
+        state_describe_cooldown(ss, now, more, sizeof more);
+        why_append(f, more);
+        f->retry_at_ms = ss->until_ms;
+    } else if (st == CR_ERR_REJECTED) {
+        why_append(f, "this refresh token is quarantined and will not be sent again");
+        rescue_hint(o, f);
+    }
+    return st;
 }
 
 enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
@@ -158,15 +280,32 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
         return CR_ERR_REJECTED;
     }
 
-    atomic_remove_stale(o->credentials);
-    struct atomic_file af;
-    st = atomic_prepare(&af, o->credentials, &sb, (size_t)sb.st_size + RESERVE_MARGIN, f->why, sizeof f->why);
-    if (st == CR_OK) {
-        sigset_t old;
-        hold_signals(&old);
-        st = spend_and_store(o, &c, &af, f);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+    /* The shared cooldown and quarantine: read only now that a refresh is
+     * needed, never on the fast path. */
+    char *spath = state_path(o->credentials);
+    struct state ss;
+    state_load(&ss, spath);
+    st = admit(o, &ss, &c, f);
+    bool again = st == CR_OK;
+    for (int round = 0; again; round++) {
+        again = false;
+        char sent[SHA256_HEX];
+        state_token_id(c.t.refresh, sent);
+        atomic_remove_stale(o->credentials);
+        struct atomic_file af;
+        st = atomic_prepare(&af, o->credentials, &sb, (size_t)sb.st_size + RESERVE_MARGIN, f->why, sizeof f->why);
+        if (st == CR_OK) {
+            sigset_t old;
+            hold_signals(&old);
+            struct state_answer ans;
+            st = spend_and_store(o, &c, &af, f, &ans);
+            st = after_answer(o, &c, &sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL);
+            state_save(&ss, spath, &sb);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+        }
     }
+    state_save(&ss, spath, &sb);
+    free(spath);
     creds_free(&c);
     return st;
 }
