@@ -37,7 +37,7 @@ RELAY_PATH = "/api/v1/auth/token/refresh"
 MODES = (
     "normal", "429", "500", "garbage", "oversized", "no_access_token",
     "redirect", "hang", "invalid_grant", "invalid_client", "invalid_scope",
-    "codex_reused",
+    "codex_reused", "rotated_no_access_token",
 )
 
 MAX_REQUEST_BODY = 1 << 20          # 1 MiB
@@ -257,6 +257,18 @@ class State:
                 self.config["mode"] = "normal"
         return mode
 
+    def check_refresh(self, token):
+        """None when token is its family's current refresh token, else why not."""
+        fid = self.refresh.get(token) if token else None
+        fam = self.families.get(fid) if fid is not None else None
+        if fam is None:
+            return "unknown"
+        if fam["revoked"]:
+            return "revoked"
+        if fam["current_rt"] != token:
+            return "used"
+        return None
+
     def check_access(self, token):
         entry = self.access.get(token) if token else None
         if entry is None:
@@ -457,6 +469,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, cfg)
         elif path == "/admin/check":
             self._admin_check()
+        elif path == "/admin/check-refresh":
+            self._admin_check(refresh=True)
         elif path in TOKEN_PATHS or path in ("/admin/login", "/admin/reset",
                                              "/admin/release"):
             self._send_json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
@@ -507,7 +521,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, cfg)
 
-    def _admin_check(self):
+    def _admin_check(self, refresh=False):
         st = self.state
         auth = self.headers.get("Authorization") or ""
         token = None
@@ -515,7 +529,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 2 and parts[0].lower() == "bearer":
             token = parts[1].strip()
         with st.cond:
-            reason = st.check_access(token)
+            reason = st.check_refresh(token) if refresh else st.check_access(token)
             st.counters["checks"] += 1
             if reason is not None:
                 st.counters["dead_checks"] += 1
@@ -555,6 +569,14 @@ class Handler(BaseHTTPRequestHandler):
                 mode = st.take_mode()
                 if mode == "normal":
                     status, body, headers, kind = self._grant(path, ctype, parsed, perr)
+                elif mode == "rotated_no_access_token":
+                    status, body, headers, kind = self._grant(path, ctype, parsed, perr)
+                    if status == 200:
+                        # A real rotation whose answer lost its access token.
+                        out = json.loads(body)
+                        out.pop("access_token", None)
+                        out.pop("accessToken", None)
+                        body = _jdump(out)
                 else:
                     status, body, headers = self._mode_response(mode)
                     kind = "mode"
