@@ -117,14 +117,14 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     return CR_OK;
 }
 
-/* Append ", then more" to f->why. */
+/* Append "; more" to f->why (cut to fit). */
 static void why_append(struct fresh *f, const char *more)
 {
     size_t n = strlen(f->why);
     snprintf(f->why + n, sizeof f->why - n, "; %s", more);
 }
 
-/* Point at a rescue file a failed write left, when one exists. */
+/* Append to f->why where a rescue file a failed write left is, if one exists. */
 static void rescue_hint(const struct options *o, struct fresh *f)
 {
     char *rescue = xasprintf("%s%s", o->credentials, ATOMIC_RESCUE_TAG);
@@ -138,7 +138,8 @@ static void rescue_hint(const struct options *o, struct fresh *f)
 }
 
 /* May the refresh token in c be spent now? Not during a shared cooldown, and
- * never if it was declared dead before (--force overrides neither). */
+ * never if it was declared dead before (--force overrides neither). Returns
+ * CR_OK, or the status to end with and f->why saying until when or why. */
 static enum cr_status admit(const struct options *o, const struct state *ss, const struct creds *c, struct fresh *f)
 {
     int64_t now = expiry_now_ms();
@@ -156,7 +157,8 @@ static enum cr_status admit(const struct options *o, const struct state *ss, con
     return v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED : CR_ERR_UNREACHABLE;
 }
 
-/* Read and parse the credentials file again (under the lock). */
+/* Read and parse the credentials file again (under the lock) into c and
+ * its status into sb; CR_OK or why it cannot be read. */
 static enum cr_status reload(const struct options *o, struct creds *c, struct stat *sb)
 {
     char *buf = NULL, why[384];

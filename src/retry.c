@@ -8,6 +8,7 @@
 #include "log.h"
 #include "retry.h"
 
+/* The monotonic clock in ms. */
 static int64_t mono_ms(void)
 {
     struct timespec ts;

@@ -49,6 +49,7 @@ static void copy_printable(char *dst, size_t n, const char *src)
     dst[o] = '\0';
 }
 
+/* True when s is a SHA-256 in lower-case hex. */
 static bool is_hex_id(const char *s)
 {
     if (strlen(s) != SHA256_HEX - 1)
@@ -111,6 +112,7 @@ out:
     return st;
 }
 
+/* A new JSON string with ms as RFC 3339 UTC. */
 static json_t *json_time(int64_t ms)
 {
     char ts[40];
@@ -219,17 +221,6 @@ void state_save(struct state *s, const char *path, const struct stat *creds)
     free(text);
 }
 
-/* Days from 1970-01-01 of a Gregorian date (the same rule as expiry.c). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Parse an HTTP-date (RFC 9110 section 5.6.7) into epoch ms; 0 or -1. The
  * "C" locale's day and month names are the ones HTTP uses. */
 static int parse_http_date(const char *v, int64_t *ms)
@@ -248,8 +239,10 @@ static int parse_http_date(const char *v, int64_t *ms)
         if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
             tm.tm_min > 59 || tm.tm_sec > 60)
             return -1;
-        int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
-        *ms = (days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000;
+        time_t t = timegm(&tm);
+        if (t == (time_t)-1)
+            return -1;
+        *ms = (int64_t)t * 1000;
         return 0;
     }
     return -1;

@@ -105,24 +105,26 @@ no_temp_files() {
 
 @test "a 429 with Retry-After starts a shared cooldown: no request and exit 75 until it ends" {
     set_expiry_in -10
-    mockctl config mode=429 retry_after=1 mode_count=1
+    mockctl config mode=429 retry_after=2 mode_count=1
     run cr true
     assert_failure 75
-    assert_output --partial "rate limiting (429); shared cooldown: no refresh request before"
-    assert_output --partial "try again then"
+    assert_output --regexp "rate limiting \(429\); shared cooldown: no refresh request before .* \(in [12] s\): try again then"
     [ "$(stat -c %a "$STATE")" = 600 ]
     [ "$(dirname "$STATE")" = "$CREDS_DIR" ]
     run grep -F "$(rt_of "$CREDS")" "$STATE"
     assert_failure
-    run cr true
-    assert_failure 75
-    assert_output --partial "no refresh request before"
-    [ "$(mockctl stats token_requests)" = 1 ]
-    # once the cooldown is over, the very next run refreshes
+    # runs during the cooldown send nothing; the first one after it refreshes
+    refused=0
     for i in $(seq 200); do
-        cr -q --refresh 2>/dev/null && break
+        rc=0
+        cr -q --refresh 2>/dev/null || rc=$?
+        [ "$rc" = 0 ] && break
+        [ "$rc" = 75 ]
+        refused=$((refused + 1))
         sleep 0.05
     done
+    echo "# $refused runs refused during the cooldown" >&3
+    [ "$rc" = 0 ]
     [ "$(mockctl stats token_requests)" = 2 ]
     [ "$(mockctl stats grants)" = 1 ]
     run mockctl check-file "$CREDS"
@@ -137,7 +139,7 @@ no_temp_files() {
     assert_failure 75
     assert_output --regexp "\(in (3[5-9]|40) s\)"
     left=$(cooldown_left)
-    (( left >= 35 && left <= 40 ))
+    (( left >= 30 && left <= 40 ))
 }
 
 @test "without Retry-After the cooldown is 60 s less jitter, and doubles with the next 429" {
@@ -146,13 +148,13 @@ no_temp_files() {
     run cr --refresh
     assert_failure 75
     left=$(cooldown_left)
-    (( left >= 47 && left <= 60 ))
+    (( left >= 40 && left <= 60 ))
     [ "$(json_get "$STATE" "['cooldown']['backoff_step']")" = 0 ]
     end_cooldown
     run cr --refresh
     assert_failure 75
     left=$(cooldown_left)
-    (( left >= 95 && left <= 120 ))
+    (( left >= 85 && left <= 120 ))
     [ "$(json_get "$STATE" "['cooldown']['backoff_step']")" = 1 ]
     [ "$(mockctl stats token_requests)" = 2 ]
 }
@@ -230,7 +232,7 @@ no_temp_files() {
     assert_output --partial "3 attempts made; shared cooldown: no refresh request before"
     [ "$(mockctl stats token_requests)" = 3 ]
     left=$(cooldown_left)
-    (( left >= 8 && left <= 10 ))
+    (( left >= 5 && left <= 10 ))
     run cr true
     assert_failure 69
     assert_output --partial "token endpoint failed moments ago (500); shared cooldown"

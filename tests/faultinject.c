@@ -47,6 +47,7 @@ static bool op_listed(const char *op)
     return false;
 }
 
+/* The errno FI_ERRNO names (EIO when unset or unknown). */
 static int chosen_errno(void)
 {
     static const struct {
@@ -93,6 +94,7 @@ static const char *fd_path(int fd, char *buf, size_t n)
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
+/* should_fail() for a call of op on descriptor fd. */
 static int fd_fails(const char *op, int fd)
 {
     char buf[4096];
