@@ -56,8 +56,8 @@ loops=${BENCH_LOOPS:-8}
 loop_runs=${BENCH_LOOP_RUNS:-600}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-    printf 'bench: %s\n' "$*" >&2
+die() { # die MESSAGE [STATUS]
+    printf 'bench: %s\n' "$1" >&2
     exit "${2:-1}"
 }
 
@@ -87,7 +87,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'say "stopped by a signal or the time limit"; exit 130' INT TERM HUP
 
 # hyperfine with its output kept in a log, shown if it fails
 hf() {
@@ -109,12 +109,15 @@ check() { # check NAME OK(true/false) DETAIL
 }
 
 # --- the mock token endpoint on 127.0.0.1 -----------------------------------
-python3 "$mockdir/mock_server.py" --port-file "$work/port" --expires-in 3600 \
+# the system interpreter, as tests/mock/helpers.bash does: no version shims
+py=${MOCK_PYTHON:-python3}
+[ -z "${MOCK_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+"$py" "$mockdir/mock_server.py" --port-file "$work/port" --expires-in 3600 \
     </dev/null >"$work/mock.log" 2>&1 &
 mock_pid=$!
 export MOCK_PORT_FILE=$work/port
 export MOCKCTL=$mockdir/mockctl
-mockctl() { python3 "$MOCKCTL" "$@"; }
+mockctl() { "$py" "$MOCKCTL" "$@"; }
 mockctl wait-port || die "mock endpoint did not start: $(cat "$work/mock.log")"
 url="http://127.0.0.1:$(cat "$work/port")/v1/oauth/token"
 export TOKEN_URL=$url
