@@ -873,6 +873,24 @@ static const char *pointer_for(struct profile *p, const char *ptr)
     return own(p, subst(ptr, "{provider}", p->provider ? p->provider : ""));
 }
 
+/* The last reference token of a pointer, unescaped (newly allocated). */
+static char *last_token(const char *ptr)
+{
+    const char *t = strrchr(ptr, '/');
+    t = t ? t + 1 : ptr;
+    char *out = xstrdup(t), *o = out;
+    for (const char *q = t; *q; q++) {
+        if (*q == '~' && (q[1] == '0' || q[1] == '1')) {
+            *o++ = q[1] == '0' ? '~' : '/';
+            q++;
+        } else {
+            *o++ = *q;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* Read profiles.conf: CR_OK with *text NULL when there is none. */
 static enum cr_status read_conf(const char *path, char **text, char *why, size_t whylen)
 {
@@ -936,6 +954,15 @@ enum cr_status profile_setup(struct options *o, const struct profile_select *sel
     }
     if (!p->expiry)
         p->unit = EXPIRY_UNIT_JWT;
+    if (p->body == OAUTH_BODY_JSON_NAMED) {
+        /* Not OAuth: the answer is taken to use the file's own names. */
+        if (!p->answer_access)
+            p->answer_access = last_token(p->access);
+        if (!p->answer_refresh)
+            p->answer_refresh = last_token(p->refresh);
+        if (!p->answer_expires_at && p->expiry && p->unit == EXPIRY_UNIT_RFC3339)
+            p->answer_expires_at = last_token(p->expiry);
+    }
     if (!p->access || !p->refresh) {
         snprintf(why, whylen, "profile %s does not say where the tokens are: give --access-field and --refresh-field "
                  "(JSON pointers such as /accessToken)", p->name);
