@@ -145,6 +145,13 @@ int main(void)
     resolve(NULL, "nope", NULL, CR_ERR_USAGE);
     ok(strstr(why, "unknown profile 'nope'") && strstr(why, "test.conf"), "an unknown profile says where to define it");
 
+    /* The built-in text passes every check a user's file gets (as one, its
+     * URLs and location rules are checked too). */
+    p = NULL;
+    is_int(profile_resolve(profile_builtin_text, "builtin-as-user", "eca", "openai", &p, why, sizeof why), CR_OK,
+           "the built-in profiles pass every check of profiles.conf");
+    profile_free(p);
+
     /* profiles.conf. */
     static const char conf[] = "# mine\n"
                                "[claude]\n"
