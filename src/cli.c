@@ -286,9 +286,9 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
     if (!given)
         return bad("profile %s names no credentials file: give --credentials FILE", sel.name ? sel.name : PROFILE_DEFAULT);
     o->credentials = path_follow_links(given);
-    free(given);
     o->lock_file = lock_file ? xstrdup(lock_file) : xasprintf("%s%s", o->credentials, LOCK_SUFFIX);
-    profile_expand_locks(o);
+    profile_expand_locks(o, given);
+    free(given);
     return CR_OK;
 }
 

@@ -1036,25 +1036,25 @@ char *profile_file(const struct options *o)
     return first;
 }
 
-void profile_expand_locks(struct options *o)
+void profile_expand_locks(struct options *o, const char *given)
 {
     struct profile *p = o->profile;
     o->n_refresh_locks = o->n_write_locks = 0;
-    if (!p || !o->credentials)
+    if (!p)
         return;
     char *dir = NULL, *realdir = NULL;
     for (size_t i = 0; i < p->n_locks; i++) {
         const struct profile_lock *l = &p->locks[i];
         if (!dir)
-            dir = path_dirname(o->credentials);
+            dir = path_dirname(given);
         if (!realdir && strstr(l->path, "{realdir}")) {
             char buf[PATH_MAX];
             realdir = xstrdup(realpath(dir, buf) ? buf : dir);
         }
-        char *a = subst(l->path, "{file}", o->credentials);
+        char *a = subst(l->path, "{file}", given);
         char *b = subst(a, "{dir}", dir);
         char *c = subst(b, "{realdir}", realdir ? realdir : dir);
-        char *path = own(p, subst(c, "{name}", path_basename(o->credentials)));
+        char *path = own(p, subst(c, "{name}", path_basename(given)));
         free(a);
         free(b);
         free(c);

@@ -27,7 +27,7 @@
 enum profile_codec { PROFILE_CODEC_JSON, PROFILE_CODEC_TRANSIT };
 
 /* An application lock as the profile states it: its path is a template with
- * {file} (the credentials file, links followed), {dir} (its directory),
+ * {file} (the credentials file as named, links not followed), {dir} (its directory),
  * {realdir} (that directory with every link resolved) and {name} (the file's
  * name). */
 struct profile_lock {
@@ -95,9 +95,12 @@ enum cr_status profile_setup(struct options *o, const struct profile_select *sel
  * profile names none (json). */
 char *profile_file(const struct options *o) __attribute__((__nonnull__));
 
-/* Expand the profile's lock templates for o->credentials into
- * o->refresh_locks and o->write_locks (paths owned by the profile). */
-void profile_expand_locks(struct options *o) __attribute__((__nonnull__));
+/* Expand the profile's lock templates into o->refresh_locks and
+ * o->write_locks (paths owned by the profile) for the credentials file as
+ * the application names it: given, before symbolic links are followed, since
+ * the application keeps its locks beside that name (Claude Code in its config
+ * directory even when .credentials.json links elsewhere). */
+void profile_expand_locks(struct options *o, const char *given) __attribute__((__nonnull__));
 
 /* The token endpoint for a refresh of the file whose tokens are t: the
  * file's base URL plus the profile's path when the profile has one and the

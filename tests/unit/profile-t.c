@@ -246,6 +246,23 @@ int main(void)
     is_int(profile_check_supervise(&o, why, sizeof why), CR_OK, "claude may be supervised");
     options_free(&o);
 
+    /* A .credentials.json that links elsewhere (a dotfile manager): Claude
+     * Code still locks in its config directory, where the link is. */
+    char elsewhere[700], linked[700];
+    snprintf(elsewhere, sizeof elsewhere, "%.300s/.credentials.json", dir);
+    fclose(fopen(elsewhere, "w"));
+    snprintf(linked, sizeof linked, "%.300s/.credentials.json", tmp);
+    if (symlink(elsewhere, linked) != 0)
+        return 1;
+    char *argv1b[] = {"credrun", "--credentials", linked, "--refresh", NULL};
+    is_int(parse(&o, argv1b), CR_OK, "a linked credentials file parses");
+    is_str(o.credentials, elsewhere, "the file credrun writes is the link's target");
+    snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", tmp);
+    is_str(o.refresh_locks[0].path, want, "the application's lock stays beside the link");
+    options_free(&o);
+    unlink(linked);
+    unlink(elsewhere);
+
     setenv("XDG_CACHE_HOME", tmp, 1);
     char *argv2[] = {"credrun", "-p", "eca", "--provider", "openai", "--env", "T", "true", NULL};
     is_int(parse(&o, argv2), CR_OK, "eca with a provider parses");
