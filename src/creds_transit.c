@@ -96,6 +96,7 @@ struct read_cache {
 
 struct decoder {
     struct read_cache cache;
+    json_t *keep; /* map keys of JSON objects, alive as long as the cache names them */
     bool verbose;
     char *why;
     size_t whylen;
@@ -161,7 +162,7 @@ static json_t *decode(struct decoder *d, json_t *in, bool as_key)
                 return NULL;
             }
             json_object_setn_new(out, json_string_value(dk), json_string_length(dk), dv);
-            json_decref(dk);
+            json_array_append_new(d->keep, dk);
         }
         return out;
     }
@@ -567,8 +568,10 @@ static enum cr_status transit_load(struct creds *c, const char *buf, size_t len,
     why[0] = '\0';
     d->why = why;
     d->whylen = whylen;
+    d->keep = json_array();
     json_t *tree = decode(d, raw, false);
     bool verbose = d->verbose;
+    json_decref(d->keep);
     free(d);
     json_decref(raw);
     if (!tree)

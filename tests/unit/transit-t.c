@@ -180,6 +180,12 @@ int main(void)
     free(out);
     creds_free(&c);
 
+    /* A code naming a key of a JSON object (what a reader accepts). */
+    static const struct creds_fields via_key = {.access = "/~:k/0", .unit = EXPIRY_UNIT_S};
+    is_int(load(&c, &via_key, "{\"abcd\":\"x\",\"~:k\":[\"^0\"]}", why), CR_OK, "a code may name an object's key");
+    is_str(c.t.access, "abcd", "and reads as that key");
+    creds_free(&c);
+
     /* Not Transit, or not what credrun expects. */
     is_int(load(&c, &anthropic, "[\"^ \",\"^0\",1]", why), CR_ERR_CREDS_MALFORMED, "a code naming nothing is malformed");
     ok(strstr(why, "cache code") != NULL, "and says so: %s", why);
