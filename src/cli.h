@@ -19,6 +19,8 @@
 
 enum lock_scope { SCOPE_COMMAND, SCOPE_REFRESH };
 
+struct profile; /* src/profile.h */
+
 struct options {
     char *credentials; /* the file, symlinks followed (owned) */
     char *lock_file;   /* owned */
@@ -45,6 +47,9 @@ struct options {
     size_t n_refresh_locks;
     struct applock_spec write_locks[APPLOCK_MAX];
     size_t n_write_locks;
+    /* The profile (-p) the above came from; owns the strings the options
+     * point into (src/profile.h). */
+    struct profile *profile;
 };
 
 /* Parse argv into o. Returns CR_OK, or CR_ERR_USAGE after printing the

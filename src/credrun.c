@@ -46,8 +46,11 @@ int main(int argc, char **argv)
     struct options o;
     bool done;
     enum cr_status st = cli_parse(argc, argv, &o, &done);
-    if (st != CR_OK || done)
-        return finish(&o, st);
+    if (st != CR_OK || done) {
+        int code = finish(&o, st);
+        options_free(&o);
+        return code;
+    }
 
     struct fresh f;
     st = refresh_ensure(&o, &f);

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
+#include "profile.h"
 #include "refresh.h"
 #include "retry.h"
 #include "state.h"
@@ -51,23 +52,31 @@ static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
 static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af, struct fresh *f,
                                       struct state_answer *ans)
 {
-    char *body = oauth_request_body(o->body, c->t.refresh, o->client_id, c->t.scope);
+    char *url;
+    bool loopback;
+    enum cr_status st = profile_token_url(o, &c->t, &url, &loopback, f->why, sizeof f->why);
+    if (st != CR_OK) {
+        atomic_abort(af);
+        return st;
+    }
+    char *body = oauth_request_body_shaped(o->body, profile_shape(o), c->t.refresh, o->client_id, c->t.scope);
     struct http_request req = {
-        .url = o->token_url,
+        .url = url,
         .content_type = o->body == OAUTH_BODY_FORM ? "application/x-www-form-urlencoded" : "application/json",
         .body = body,
         .body_len = strlen(body),
         .timeout_s = o->http_timeout,
         .cacert = o->cacert,
-        .loopback = o->token_url_loopback,
-        .allow_http = o->token_url_loopback,
+        .loopback = loopback,
+        .allow_http = loopback,
         .max_response = OAUTH_MAX_RESPONSE,
     };
     struct http_response res;
-    log_info("refreshing the access token at %s", o->token_url);
+    log_info("refreshing the access token at %s", url);
     memset(ans, 0, sizeof *ans);
-    enum cr_status st = retry_http_post(&req, &res, &ans->attempts, f->why, sizeof f->why);
+    st = retry_http_post(&req, &res, &ans->attempts, f->why, sizeof f->why);
     secret_free(body);
+    free(url);
     ans->http_status = res.status;
     ans->maybe_spent = st != CR_OK && res.sent && !res.too_large;
     snprintf(ans->retry_after, sizeof ans->retry_after, "%s", res.retry_after);
@@ -77,7 +86,7 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
         return st;
     }
     struct oauth_response r;
-    st = oauth_parse_response(res.status, res.body, res.len, &r, f->why, sizeof f->why);
+    st = oauth_parse_response_shaped(res.status, res.body, res.len, profile_shape(o), &r, f->why, sizeof f->why);
     snprintf(ans->error, sizeof ans->error, "%s", r.error);
     http_response_free(&res);
     int64_t now = expiry_now_ms();
@@ -89,10 +98,15 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     /* A 2xx with a new refresh token spent the old one: store it even when
      * the access token is unusable (it is then recorded as expired). */
     enum cr_status answer = st;
-    int64_t expires = r.access_token ? expiry_from_expires_in(now, r.has_expires_in ? r.expires_in : 0) : now;
-    if (r.access_token && !r.has_expires_in)
-        log_warn("token endpoint gave no expires_in; treating the new access token as valid for 1 s");
+    bool known = true;
+    int64_t expires =
+        r.access_token ? oauth_response_expiry(&r, now, o->fields->unit == EXPIRY_UNIT_JWT, &known) : now;
+    if (!known)
+        log_warn("token endpoint gave no expiry; treating the new access token as valid for 1 s");
     creds_update(c, r.access_token, r.refresh_token, expires, r.scope);
+    for (size_t i = 0; i < OAUTH_MAX_EXTRA && i < CREDS_MAX_EXTRA; i++)
+        if (r.extra[i])
+            creds_set_extra(c, i, r.extra[i]);
     oauth_response_free(&r);
 
     char *out = NULL, *rescue = NULL;
@@ -277,7 +291,8 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
         return CR_OK;
     }
     if (!c.t.refresh) {
-        snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (claude /login)", o->credentials);
+        snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (%s)", o->credentials,
+                 profile_login_hint(o));
         creds_free(&c);
         return CR_ERR_REJECTED;
     }

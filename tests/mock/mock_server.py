@@ -17,6 +17,7 @@ and tokens are never logged.
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -55,6 +56,16 @@ def _new_access_token():
 
 def _new_refresh_token():
     return "rt-" + secrets.token_hex(16)
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _jwt(claims):
+    """An unsigned-looking JWT (the signature is random: nothing checks it)."""
+    header = _b64url(_jdump({"alg": "RS256", "typ": "JWT"}))
+    return "%s.%s.%s" % (header, _b64url(_jdump(claims)), _b64url(secrets.token_bytes(16)))
 
 
 def _rfc3339(ts):
@@ -127,6 +138,12 @@ def _norm_mode_count(key, v):
     return v
 
 
+def _norm_access_format(key, v):
+    if v not in ("opaque", "jwt"):
+        raise ValueError("access_format must be opaque or jwt")
+    return v
+
+
 def _norm_client_id(key, v):
     if not isinstance(v, str):
         raise ValueError("client_id must be a string")
@@ -143,6 +160,9 @@ CONFIG_KEYS = {
     "hold": _as_bool,
     "revoke_family_on_reuse": _as_bool,
     "client_id": _norm_client_id,
+    # opaque: "at-<hex>" access tokens; jwt: JWTs whose "exp" claim is their
+    # expiry (Codex reads it), and OAuth answers carry an id_token too
+    "access_format": _norm_access_format,
 }
 
 
@@ -165,6 +185,7 @@ class State:
             "hold": False,
             "revoke_family_on_reuse": False,
             "client_id": client_id,
+            "access_format": "opaque",
         }
         self.config = dict(self.defaults)
         self.counters = self._fresh_counters()
@@ -222,27 +243,33 @@ class State:
         s["families"] = len(self.families)
         return s
 
-    def issue_access(self, fid, lifetime):
-        at = _new_access_token()
+    def issue_access(self, fid, lifetime, access_format=None):
         exp = time.time() + lifetime
+        if (access_format or self.config["access_format"]) == "jwt":
+            at = _jwt({"exp": int(exp), "jti": secrets.token_hex(8), "mock": True})
+        else:
+            at = _new_access_token()
         self.access[at] = (fid, exp)
         return at, exp
 
-    def login(self, scopes, lifetime):
+    def login(self, scopes, lifetime, access_format=None):
         fid = self.next_fid
         self.next_fid += 1
         rt = _new_refresh_token()
         self.families[fid] = {"scopes": list(scopes), "current_rt": rt, "revoked": False}
         self.refresh[rt] = fid
-        at, exp = self.issue_access(fid, lifetime)
+        at, exp = self.issue_access(fid, lifetime, access_format)
         self.counters["logins"] += 1
-        return {
+        out = {
             "access_token": at,
             "refresh_token": rt,
             "expires_in": lifetime,
             "expires_at_ms": int(exp * 1000),
             "scopes": list(scopes),
         }
+        if (access_format or self.config["access_format"]) == "jwt":
+            out["id_token"] = _jwt({"exp": int(exp), "email": "user@example.com", "login": True})
+        return out
 
     def take_mode(self):
         """Return the mode for this token request, consuming mode_count."""
@@ -500,13 +527,16 @@ class Handler(BaseHTTPRequestHandler):
             lifetime = req.get("expires_in")
             if lifetime is not None:
                 lifetime = _as_number("expires_in", lifetime)
+            access_format = req.get("access_format")
+            if access_format is not None:
+                access_format = _norm_access_format("access_format", access_format)
         except (ValueError, UnicodeDecodeError) as e:
             self._send_json(400, {"error": "invalid_request", "error_description": str(e)})
             return
         with st.cond:
             if lifetime is None:
                 lifetime = st.config["expires_in"]
-            out = st.login(scopes, lifetime)
+            out = st.login(scopes, lifetime, access_format)
         self._send_json(200, out)
 
     def _admin_config(self, raw):
@@ -708,6 +738,7 @@ class Handler(BaseHTTPRequestHandler):
             if new_rt is not None:
                 out["refreshToken"] = new_rt
             out["accessTokenExpiresAt"] = _rfc3339(exp)
+            out["refreshTokenExpiresAt"] = _rfc3339(time.time() + 30 * 86400)
         else:
             out = {"access_token": at}
             if new_rt is not None:
@@ -715,6 +746,8 @@ class Handler(BaseHTTPRequestHandler):
             out["expires_in"] = lifetime
             out["token_type"] = "Bearer"
             out["scope"] = scope if scope is not None else " ".join(fam["scopes"])
+            if cfg["access_format"] == "jwt":
+                out["id_token"] = _jwt({"exp": int(exp), "email": "user@example.com", "refreshed": True})
         return 200, _jdump(out), {"Pragma": "no-cache"}, "grant"
 
 
