@@ -252,5 +252,6 @@ void options_free(struct options *o)
 {
     free(o->credentials);
     free(o->lock_file);
+
     o->credentials = o->lock_file = NULL;
 }
