@@ -297,6 +297,7 @@ void options_free(struct options *o)
 {
     free(o->credentials);
     free(o->lock_file);
+
     o->credentials = o->lock_file = NULL;
     profile_free(o->profile);
     o->profile = NULL;

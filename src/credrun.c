@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     struct fresh f;
     st = refresh_ensure(&o, &f);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY) {
+        if (st == CR_ERR_LOCK_BUSY && f.lock_fd < 0) {
             log_warn("%s", f.why);
         } else if (o.refresh_only || !f.usable) {
             log_error("%s", f.why);

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "applock.h"
 #include "atomicfile.h"
 #include "creds.h"
 #include "expiry.h"
@@ -25,6 +26,7 @@
 #include "util.h"
 
 #define RESERVE_MARGIN 4096
+#define WRITE_LOCK_WAIT_S 10
 
 /* Signals that would kill us between spending the refresh token and storing
  * its successor are held back for that span. */
@@ -46,11 +48,35 @@ static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
     f->usable = t->access && expiry_usable(t->expires_ms, now);
 }
 
+/* libcurl's progress callback: keep the application's lock directories live. */
+static void tick_applocks(void *arg)
+{
+    applock_tick(arg);
+}
+
+/* Write the new file under the application's write locks (Claude Code's
+ * .storage-write.lock). The refresh token is already spent, so a busy write
+ * lock delays the write by at most WRITE_LOCK_WAIT_S, never prevents it. */
+static enum cr_status commit_under_write_locks(const struct options *o, struct applock_set *apps, struct atomic_file *af,
+                                               const char *out, size_t outlen, char **rescue, char *why, size_t whylen)
+{
+    struct applock_set wl;
+    struct lock_wait w;
+    lock_wait_init(&w, false, WRITE_LOCK_WAIT_S);
+    char lwhy[256];
+    if (applock_acquire(&wl, o->write_locks, o->n_write_locks, &w, apps, lwhy, sizeof lwhy) != CR_OK)
+        log_warn("%s; writing the new tokens without it", lwhy);
+    enum cr_status st = atomic_commit(af, out, outlen, rescue, why, whylen);
+    applock_release(&wl);
+    return st;
+}
+
 /* Spend the refresh token and store the answer. Called with the lock held,
- * c loaded from disk under it, and a reserved temp file. ans gets what the
- * answer means for the shared state (state.h). */
-static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af, struct fresh *f,
-                                      struct state_answer *ans)
+ * c loaded from disk under it, a reserved temp file, and the application's
+ * locks apps held. ans gets what the answer means for the shared state
+ * (state.h). */
+static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af,
+                                      struct applock_set *apps, struct fresh *f, struct state_answer *ans)
 {
     char *url;
     bool loopback;
@@ -70,6 +96,8 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
         .loopback = loopback,
         .allow_http = loopback,
         .max_response = OAUTH_MAX_RESPONSE,
+        .tick = tick_applocks,
+        .tick_arg = apps,
     };
     struct http_response res;
     log_info("refreshing the access token at %s", url);
@@ -114,7 +142,7 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     char why[512];
     st = creds_store(c, &out, &outlen, why, sizeof why);
     if (st == CR_OK)
-        st = atomic_commit(af, out, outlen, &rescue, why, sizeof why);
+        st = commit_under_write_locks(o, apps, af, out, outlen, &rescue, why, sizeof why);
     else
         atomic_abort(af);
     secret_free_n(out, outlen);
@@ -245,6 +273,36 @@ static enum cr_status after_answer(const struct options *o, struct creds *c, str
     return st;
 }
 
+/* Read and parse the credentials file into c (and its status into sb);
+ * f gets its access token. On failure f->why says why. */
+static enum cr_status load_creds(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    enum cr_status st = file_read(o->credentials, &buf, &len, sb, f->why, sizeof f->why);
+    if (st != CR_OK)
+        return st;
+    char why[384];
+    st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
+    secret_free_n(buf, len);
+    if (st != CR_OK) {
+        snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
+        return st;
+    }
+    keep_token(f, &c->t, expiry_now_ms());
+    return CR_OK;
+}
+
+/* True when c's access token needs no refresh (and --force was not given). */
+static bool still_fresh(const struct options *o, const struct creds *c)
+{
+    int64_t now = expiry_now_ms();
+    if (!c->t.access || o->force || expiry_needs_refresh(c->t.expires_ms, now, o->min_validity))
+        return false;
+    log_info("access token valid for %lld s more; no refresh needed", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    return true;
+}
+
 enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
 {
     memset(f, 0, sizeof *f);
@@ -267,33 +325,35 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
         return st;
     }
 
-    char *buf = NULL;
-    size_t len = 0;
     struct stat sb;
-    st = file_read(o->credentials, &buf, &len, &sb, f->why, sizeof f->why);
+    struct creds c;
+    st = load_creds(o, &c, &sb, f);
     if (st != CR_OK)
         return st;
-    struct creds c;
-    char why[384];
-    st = creds_load(&c, o->format, o->fields, buf, len, why, sizeof why);
-    secret_free_n(buf, len);
-    if (st != CR_OK) {
-        snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
-        return st;
-    }
-    int64_t now = expiry_now_ms();
-    keep_token(f, &c.t, now);
-
-    if (c.t.access && !o->force && !expiry_needs_refresh(c.t.expires_ms, now, o->min_validity)) {
-        log_info("access token valid for %lld s more; no refresh needed",
-                 (long long)expiry_seconds_left(c.t.expires_ms, now));
+    if (still_fresh(o, &c)) {
         creds_free(&c);
         return CR_OK;
+    }
+    /* The application may be refreshing right now: take its own locks, and
+     * re-read, since it may have refreshed while we waited. */
+    struct applock_set apps = {0};
+    if (o->n_refresh_locks) {
+        creds_free(&c);
+        st = applock_acquire(&apps, o->refresh_locks, o->n_refresh_locks, &w, NULL, f->why, sizeof f->why);
+        if (st == CR_OK)
+            st = load_creds(o, &c, &sb, f);
+        if (st != CR_OK || still_fresh(o, &c)) {
+            if (st == CR_OK)
+                creds_free(&c);
+            applock_release(&apps);
+            return st;
+        }
     }
     if (!c.t.refresh) {
         snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (%s)", o->credentials,
                  profile_login_hint(o));
         creds_free(&c);
+        applock_release(&apps);
         return CR_ERR_REJECTED;
     }
 
@@ -315,7 +375,7 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
             sigset_t old;
             hold_signals(&old);
             struct state_answer ans;
-            st = spend_and_store(o, &c, &af, f, &ans);
+            st = spend_and_store(o, &c, &af, &apps, f, &ans);
             st = after_answer(o, &c, &sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL);
             state_save(&ss, spath, &sb);
             sigprocmask(SIG_SETMASK, &old, NULL);
@@ -323,6 +383,7 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
     }
     state_save(&ss, spath, &sb);
     free(spath);
+    applock_release(&apps);
     creds_free(&c);
     return st;
 }
