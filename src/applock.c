@@ -37,6 +37,7 @@ static bool dir_is_stale(const char *path, int stale_s)
 static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_wait *w, struct applock_set *keep_alive,
                                bool *skipped, char *why, size_t whylen)
 {
+    bool said = false;
     for (;;) {
         if (mkdir(sp->path, 0755) == 0)
             return CR_OK;
@@ -54,6 +55,10 @@ static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_
             if (left == 0) {
                 snprintf(why, whylen, "the application's lock %s is held (its owner is refreshing)", sp->path);
                 return CR_ERR_LOCK_BUSY;
+            }
+            if (!said) {
+                log_info("waiting for the application's lock %s", sp->path);
+                said = true;
             }
             if (keep_alive)
                 applock_tick(keep_alive);
@@ -90,6 +95,7 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
         snprintf(why, whylen, "cannot open the application's lock %s: %s", sp->path, strerror(err));
         return CR_ERR_CANT_WRITE;
     }
+    log_info("taking the application's lock %s", sp->path);
     enum cr_status st = lock_wait_for(w, try_ofd, &f);
     if (st != CR_OK) {
         if (st == CR_ERR_LOCK_BUSY)
