@@ -192,9 +192,22 @@ static const struct ini_section *ini_find(const struct ini *ini, const char *nam
     return NULL;
 }
 
-/* Parse text into sections of key = value entries. */
-static enum cr_status ini_parse(const char *text, const char *origin, struct ini *ini, char *why, size_t whylen)
+/* Is section name NAME or NAME/PROVIDER of base only (NULL: every one)? */
+static bool section_wanted(const char *name, const char *only)
 {
+    if (!only)
+        return true;
+    size_t n = strlen(only);
+    return strncmp(name, only, n) == 0 && (name[n] == '\0' || name[n] == '/');
+}
+
+/* Parse text into sections of key = value entries. With only set, the
+ * entries of other sections are skipped unread (the run-time cost of the
+ * built-in text on every invocation). */
+static enum cr_status ini_parse(const char *text, const char *origin, const char *only, struct ini *ini, char *why,
+                                size_t whylen)
+{
+    bool skipping = false;
     memset(ini, 0, sizeof *ini);
     ini->buf = xstrdup(text);
     ini->origin = origin;
@@ -205,6 +218,8 @@ static enum cr_status ini_parse(const char *text, const char *origin, struct ini
         next = strchr(p, '\n');
         if (next)
             *next++ = '\0';
+        if (skipping && *p != '[')
+            continue;
         char *l = trim(p);
         if (!*l || *l == '#' || *l == ';')
             continue;
@@ -221,6 +236,9 @@ static enum cr_status ini_parse(const char *text, const char *origin, struct ini
                          "before a provider)", origin, line, name);
                 return CR_ERR_CONFIG;
             }
+            skipping = !section_wanted(name, only);
+            if (skipping)
+                continue;
             const struct ini_section *dup = ini_find(ini, name);
             if (dup) {
                 snprintf(why, whylen, "%s:%d: profile [%s] is already defined at line %d", origin, line, name,
@@ -664,11 +682,17 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
     struct ini bi, us;
     bool have_us = false;
     const char *conf = origin ? origin : "profiles.conf";
-    enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, &bi, why, whylen);
+    if (!name)
+        name = PROFILE_DEFAULT;
+    /* Without a profiles.conf (whose sections may inherit from any built-in
+     * one), only the named profile's own sections are needed. */
+    char *base = user_text ? NULL : xasprintf("%.*s", (int)strcspn(name, "/"), name);
+    enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, base, &bi, why, whylen);
+    free(base);
     if (st != CR_OK)
         return CR_ERR_INTERNAL;
     if (user_text) {
-        st = ini_parse(user_text, conf, &us, why, whylen);
+        st = ini_parse(user_text, conf, NULL, &us, why, whylen);
         have_us = st == CR_OK;
         /* Check every section, used or not, so a mistake shows at once. */
         for (size_t i = 0; st == CR_OK && i < us.n; i++) {
@@ -678,8 +702,6 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
         }
     }
     struct profile *p = xcalloc(1, sizeof *p);
-    if (!name)
-        name = PROFILE_DEFAULT;
     if (st == CR_OK && !valid_section_name(name)) {
         snprintf(why, whylen, "bad profile name '%.64s'", name);
         st = CR_ERR_USAGE;
