@@ -39,4 +39,27 @@ struct applock_set {
     long long last_touch_ms;
 };
 
+/* Without -n or -w, the wait for an application's lock is capped. */
+#define APPLOCK_DEFAULT_WAIT_S 120
+
+/* Take the n locks of specs in order, within the limits of w (or at most
+ * APPLOCK_DEFAULT_WAIT_S when w is unbounded). A lock directory older than
+ * its stale time is broken; a live one never is. An optional lock that
+ * cannot be created where it lives (read-only or foreign directory) is
+ * skipped. Returns CR_OK with every lock held, or CR_ERR_LOCK_BUSY /
+ * CR_ERR_CANT_WRITE with none held and why filled. specs must outlive s.
+ * keep_alive, if not NULL, is a set already held that is ticked while this
+ * call waits. */
+enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec *specs, size_t n,
+                               const struct lock_wait *w, struct applock_set *keep_alive, char *why, size_t whylen)
+    __attribute__((__nonnull__(1, 4, 6)));
+
+/* Refresh the mtime of every held lock directory, at most once a second, so
+ * the app never takes a lock in use for a stale one. Call it often while
+ * held (the HTTP request calls it from libcurl's progress callback). */
+void applock_tick(struct applock_set *s) __attribute__((__nonnull__));
+
+/* Release every held lock; s may be released twice. */
+void applock_release(struct applock_set *s) __attribute__((__nonnull__));
+
 #endif

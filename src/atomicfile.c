@@ -198,7 +198,10 @@ fail:;
      * have left a partial file, so try once more to write the rescue file
      * in full before naming it. */
     bool complete = step[0] != 'w' || (ftruncate(a->fd, 0) == 0 && write_all(a->fd, data, len) == 0);
-    if (complete && ftruncate(a->fd, (off_t)len) == 0 && fsync(a->fd) == 0) {
+    if (complete) {
+        /* Best effort: an unsynced or untrimmed rescue file beats none. */
+        if (ftruncate(a->fd, (off_t)len) != 0 || fsync(a->fd) != 0)
+            log_warn("the rescue file may be incomplete after a crash: %s", strerror(errno));
         char *rname = xasprintf("%s%s", path_basename(a->target), ATOMIC_RESCUE_TAG);
         if (renameat(a->dirfd, a->tmpname, a->dirfd, rname) == 0) {
             *rescue = xasprintf("%s/%s", a->dir, rname);

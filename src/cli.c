@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "profile.h"
 #include "util.h"
 
 enum {
@@ -26,6 +27,12 @@ enum {
     OPT_LOCK_FILE,
     OPT_HTTP_TIMEOUT,
     OPT_REFRESH,
+    OPT_PROVIDER,
+    OPT_ACCESS_FIELD,
+    OPT_REFRESH_FIELD,
+    OPT_EXPIRY_FIELD,
+    OPT_EXPIRY_UNIT,
+    OPT_REQUEST,
     OPT_SUPERVISE,
     OPT_NO_KILL_ON_EXIT,
 };
@@ -48,6 +55,13 @@ static const struct option longopts[] = {
     {"conflict-exit-code", required_argument, NULL, 'E'},
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
     {"refresh", no_argument, NULL, OPT_REFRESH},
+    {"profile", required_argument, NULL, 'p'},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"access-field", required_argument, NULL, OPT_ACCESS_FIELD},
+    {"refresh-field", required_argument, NULL, OPT_REFRESH_FIELD},
+    {"expiry-field", required_argument, NULL, OPT_EXPIRY_FIELD},
+    {"expiry-unit", required_argument, NULL, OPT_EXPIRY_UNIT},
+    {"request", required_argument, NULL, OPT_REQUEST},
     {"supervise", no_argument, NULL, OPT_SUPERVISE},
     {"no-kill-on-exit", no_argument, NULL, OPT_NO_KILL_ON_EXIT},
     {"verbose", no_argument, NULL, 'v'},
@@ -71,15 +85,20 @@ static void usage(FILE *out)
           "file back atomically, and run COMMAND with the token in its environment.\n"
           "\n"
           "Options:\n"
-          "      --credentials FILE    credentials file (default\n"
+          "  -p, --profile NAME        the tool whose file it is: claude (default), eca, codex,\n"
+          "                            relay, json, or one defined in profiles.conf\n"
+          "      --provider NAME       the login to use in a file that holds several (eca:\n"
+          "                            anthropic (default), openai)\n"
+          "      --credentials FILE    credentials file (default: the profile's, for claude\n"
           "                            ${CLAUDE_CONFIG_DIR:-~/.claude}/.credentials.json)\n"
-          "      --token-url URL       token endpoint (default " DEFAULT_TOKEN_URL ")\n"
-          "      --client-id ID        OAuth client id (default " DEFAULT_CLIENT_ID ")\n"
+          "      --token-url URL       token endpoint (default: the profile's, for claude\n"
+          "                            " DEFAULT_TOKEN_URL ")\n"
+          "      --client-id ID        OAuth client id (default: the profile's)\n"
           "      --cacert FILE         CA bundle to verify the endpoint with\n"
           "  -m, --min-validity SECS   refresh when the token expires within SECS (default 600)\n"
           "      --force               refresh even if the token is still valid\n"
-          "      --env NAME            variable that receives the access token\n"
-          "                            (default " DEFAULT_ENV ")\n"
+          "      --env NAME            variable that receives the access token (default:\n"
+          "                            " DEFAULT_ENV " for claude, none for the others)\n"
           "      --no-env              export no token; COMMAND reads the file itself\n"
           "      --lock-scope SCOPE    command (default): hold the lock until COMMAND exits;\n"
           "                            refresh: only around the check and refresh\n"
@@ -89,6 +108,11 @@ static void usage(FILE *out)
           "  -E, --conflict-exit-code N  exit status when the lock is busy (default 75)\n"
           "      --http-timeout SECS   bound for the whole refresh request (default 30)\n"
           "      --refresh             refresh if needed and exit; no COMMAND\n"
+          "      --access-field PTR    JSON pointer (RFC 6901) to the access token\n"
+          "      --refresh-field PTR   JSON pointer to the refresh token\n"
+          "      --expiry-field PTR    JSON pointer to the access token's expiry\n"
+          "      --expiry-unit UNIT    s, ms, iso8601, or jwt (the token's own exp claim)\n"
+          "      --request KIND        json or form (OAuth), or json:NAME ({\"NAME\": token})\n"
           "      --supervise           stay as COMMAND's parent, refresh before each expiry,\n"
           "                            forward signals; exports nothing unless --env is given\n"
           "      --no-kill-on-exit     with --supervise: COMMAND is not sent SIGTERM when\n"
@@ -101,7 +125,8 @@ static void usage(FILE *out)
           "Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
           "75 lock busy or rate limited, 76 bad token response, 77 log in again,\n"
-          "78 request refused, 126/127 COMMAND not executable/not found.\n"
+          "78 request refused or profiles.conf malformed, 126/127 COMMAND not\n"
+          "executable/not found.\n"
           "See credrun(1).\n",
           out);
 }
@@ -113,21 +138,6 @@ static enum cr_status bad(const char *fmt, const char *arg)
     log_error("%s", msg);
     fputs("Try 'credrun --help' for more information.\n", stderr);
     return CR_ERR_USAGE;
-}
-
-static char *default_credentials(void)
-{
-    const char *dir = getenv("CLAUDE_SECURESTORAGE_CONFIG_DIR");
-    if (!dir || !*dir)
-        dir = getenv("CLAUDE_CONFIG_DIR");
-    if (dir && *dir)
-        return xasprintf("%s/.credentials.json", dir);
-    const char *home = getenv("HOME");
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : "/";
-    }
-    return xasprintf("%s/.claude/.credentials.json", home);
 }
 
 enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
@@ -147,22 +157,25 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
     o->body = OAUTH_BODY_JSON;
     const char *credentials = NULL, *lock_file = NULL;
     bool env_given = false, no_env = false;
+    struct profile_select sel = {0};
     int verbosity = LOG_NORMAL;
     long l;
 
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "+:m:nw:E:vqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:p:m:nw:E:vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_CREDENTIALS:
             credentials = optarg;
             break;
         case OPT_TOKEN_URL:
             o->token_url = optarg;
+            sel.token_url_given = true;
             break;
         case OPT_CLIENT_ID:
             o->client_id = optarg;
+            sel.client_id_given = true;
             break;
         case OPT_CACERT:
             o->cacert = optarg;
@@ -178,7 +191,7 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
             if (!*optarg || strchr(optarg, '='))
                 return bad("invalid --env name '%s'", optarg);
             o->env_name = optarg;
-            env_given = true;
+            env_given = sel.env_given = true;
             break;
         case OPT_NO_ENV:
             no_env = true;
@@ -213,6 +226,27 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
         case OPT_REFRESH:
             o->refresh_only = true;
             break;
+        case 'p':
+            sel.name = optarg;
+            break;
+        case OPT_PROVIDER:
+            sel.provider = optarg;
+            break;
+        case OPT_ACCESS_FIELD:
+            sel.access = optarg;
+            break;
+        case OPT_REFRESH_FIELD:
+            sel.refresh = optarg;
+            break;
+        case OPT_EXPIRY_FIELD:
+            sel.expiry = optarg;
+            break;
+        case OPT_EXPIRY_UNIT:
+            sel.unit = optarg;
+            break;
+        case OPT_REQUEST:
+            sel.request = optarg;
+            break;
         case OPT_SUPERVISE:
             o->supervise = true;
             break;
@@ -244,8 +278,18 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
         }
     }
     log_set_level(verbosity);
+    char pwhy[512];
+    enum cr_status pst = profile_setup(o, &sel, pwhy, sizeof pwhy);
+    if (pst == CR_ERR_USAGE)
+        return bad("%s", pwhy);
+    if (pst != CR_OK) {
+        log_error("%s", pwhy);
+        return pst;
+    }
     if (env_given && no_env)
         return bad("%s", "--env and --no-env exclude each other");
+    if (o->supervise && !env_given)
+        o->unexported_env = o->env_name;
     if (no_env)
         o->env_name = NULL;
     o->env_given = env_given;
@@ -262,16 +306,21 @@ enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
         return bad("%s", "--no-kill-on-exit needs --supervise");
     if (o->supervise && !o->command)
         o->scope = SCOPE_REFRESH; /* a sidecar never holds the lock between refreshes */
+    if (o->supervise && profile_check_supervise(o, pwhy, sizeof pwhy) != CR_OK)
+        return bad("%s", pwhy);
     if (!o->refresh_only && !o->command && !o->supervise)
         return bad("%s", "no COMMAND given (use --refresh to refresh without running one)");
     char why[256];
     if (oauth_check_url(o->token_url, &o->token_url_loopback, why, sizeof why) != CR_OK)
         return bad("%s", why);
 
-    char *given = credentials ? xstrdup(credentials) : default_credentials();
+    char *given = credentials ? xstrdup(credentials) : profile_file(o);
+    if (!given)
+        return bad("profile %s names no credentials file: give --credentials FILE", sel.name ? sel.name : PROFILE_DEFAULT);
     o->credentials = path_follow_links(given);
-    free(given);
     o->lock_file = lock_file ? xstrdup(lock_file) : xasprintf("%s%s", o->credentials, LOCK_SUFFIX);
+    profile_expand_locks(o, given);
+    free(given);
     return CR_OK;
 }
 
@@ -279,5 +328,8 @@ void options_free(struct options *o)
 {
     free(o->credentials);
     free(o->lock_file);
+
     o->credentials = o->lock_file = NULL;
+    profile_free(o->profile);
+    o->profile = NULL;
 }

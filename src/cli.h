@@ -19,6 +19,8 @@
 
 enum lock_scope { SCOPE_COMMAND, SCOPE_REFRESH };
 
+struct profile; /* src/profile.h */
+
 struct options {
     char *credentials; /* the file, symlinks followed (owned) */
     char *lock_file;   /* owned */
@@ -36,6 +38,7 @@ struct options {
     bool supervise;       /* --supervise: stay the parent and keep the file fresh */
     bool no_kill_on_exit; /* --no-kill-on-exit: the child survives credrun's death */
     bool env_given;       /* --env NAME was given explicitly */
+    const char *unexported_env; /* --supervise: the profile's variable, left unset (NULL: none) */
     enum lock_scope scope;
     int conflict_exit; /* -E; < 0 when not given */
     const struct creds_format *format;
@@ -48,6 +51,9 @@ struct options {
     size_t n_refresh_locks;
     struct applock_spec write_locks[APPLOCK_MAX];
     size_t n_write_locks;
+    /* The profile (-p) the above came from; owns the strings the options
+     * point into (src/profile.h). */
+    struct profile *profile;
 };
 
 /* Parse argv into o. Returns CR_OK, or CR_ERR_USAGE after printing the

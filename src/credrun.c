@@ -47,8 +47,11 @@ int main(int argc, char **argv)
     struct options o;
     bool done;
     enum cr_status st = cli_parse(argc, argv, &o, &done);
-    if (st != CR_OK || done)
-        return finish(&o, st);
+    if (st != CR_OK || done) {
+        int code = finish(&o, st);
+        options_free(&o);
+        return code;
+    }
     if (o.supervise) {
         int code = supervise_run(&o);
         options_free(&o);
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
     struct fresh f;
     st = refresh_ensure(&o, &f);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY) {
+        if (st == CR_ERR_LOCK_BUSY && f.lock_fd < 0) {
             log_warn("%s", f.why);
         } else if (o.refresh_only || !f.usable) {
             log_error("%s", f.why);

@@ -14,7 +14,12 @@ void tokens_free(struct tokens *t)
     secret_free(t->access);
     secret_free(t->refresh);
     free(t->scope);
-    t->access = t->refresh = t->scope = NULL;
+    free(t->base_url);
+    t->access = t->refresh = t->scope = t->base_url = NULL;
+    for (size_t i = 0; i < CREDS_MAX_EXTRA; i++) {
+        secret_free(t->extra[i]);
+        t->extra[i] = NULL;
+    }
     t->expires_ms = EXPIRY_UNKNOWN;
 }
 
@@ -44,6 +49,14 @@ void creds_update(struct creds *c, const char *access, const char *refresh, int6
         free(c->t.scope);
         c->t.scope = xstrdup(scope);
     }
+}
+
+void creds_set_extra(struct creds *c, size_t i, const char *value)
+{
+    if (i >= CREDS_MAX_EXTRA || !c->fields->extra[i])
+        return;
+    secret_free(c->t.extra[i]);
+    c->t.extra[i] = xstrdup(value);
 }
 
 enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)

@@ -19,6 +19,8 @@ enum expiry_unit {
     EXPIRY_UNIT_JWT,     /* the access token's JWT "exp" claim; nothing stored */
 };
 
+#define CREDS_MAX_EXTRA 4
+
 /* Where a JSON document keeps its tokens, as RFC 6901 pointers. */
 struct creds_fields {
     const char *access;
@@ -27,6 +29,8 @@ struct creds_fields {
     enum expiry_unit unit;
     const char *scopes;       /* array of strings, or NULL when the format has none */
     const char *last_refresh; /* RFC 3339 time of the last refresh, set on update, or NULL */
+    const char *base_url;     /* a base URL of the token endpoint kept in the file (relay's apiUrl), or NULL */
+    const char *extra[CREDS_MAX_EXTRA]; /* further strings set from the answer (Codex's id_token), or NULL */
 };
 
 /* The tokens of one login. Strings are owned and wiped on free. */
@@ -35,6 +39,8 @@ struct tokens {
     char *refresh;      /* NULL when absent or empty */
     int64_t expires_ms; /* EXPIRY_UNKNOWN when absent */
     char *scope;        /* scopes joined by spaces, NULL when none */
+    char *base_url;     /* fields->base_url's value, or NULL */
+    char *extra[CREDS_MAX_EXTRA]; /* new values for fields->extra[i] (wiped), NULL: unchanged */
 };
 
 struct creds;
@@ -61,6 +67,12 @@ struct creds {
 /* The JSON format: jansson, key order preserved. */
 extern const struct creds_format creds_format_json;
 
+/* Transit JSON (cognitect transit, :json and :json-verbose), as ECA writes
+ * its cache: pointers address the decoded maps by their keys as Transit
+ * writes them (keywords "~:name"); cache codes are decoded on load and
+ * written anew on store, so every other value keeps its meaning. */
+extern const struct creds_format creds_format_transit;
+
 /* Where Claude Code keeps its tokens in .credentials.json. */
 extern const struct creds_fields creds_fields_claude;
 
@@ -72,6 +84,9 @@ enum cr_status creds_load(struct creds *c, const struct creds_format *format, co
  * old ones. */
 void creds_update(struct creds *c, const char *access, const char *refresh, int64_t expires_ms, const char *scope)
     __attribute__((__nonnull__(1)));
+
+/* Set fields->extra[i] to value on the next store (a copy is kept). */
+void creds_set_extra(struct creds *c, size_t i, const char *value) __attribute__((__nonnull__));
 
 /* Serialize the document with the current tokens. */
 enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)

@@ -253,7 +253,8 @@ static enum cr_status json_load(struct creds *c, const char *buf, size_t len, ch
     enum cr_status st;
     if ((st = get_string(root, c->fields->access, &c->t.access, why, whylen)) != CR_OK ||
         (st = get_string(root, c->fields->refresh, &c->t.refresh, why, whylen)) != CR_OK ||
-        (st = get_expiry(c, root, why, whylen)) != CR_OK || (st = get_scopes(c, root, why, whylen)) != CR_OK)
+        (st = get_expiry(c, root, why, whylen)) != CR_OK || (st = get_scopes(c, root, why, whylen)) != CR_OK ||
+        (st = get_string(root, c->fields->base_url, &c->t.base_url, why, whylen)) != CR_OK)
         return st;
     return CR_OK;
 }
@@ -306,6 +307,9 @@ static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, ch
         expiry_format_rfc3339(expiry_now_ms(), ts, sizeof ts);
         bad |= pointer_set(root, f->last_refresh, json_string(ts));
     }
+    for (size_t i = 0; i < CREDS_MAX_EXTRA; i++)
+        if (f->extra[i] && t->extra[i])
+            bad |= pointer_set(root, f->extra[i], json_string(t->extra[i]));
     if (bad) {
         snprintf(why, whylen, "cannot place the new tokens: a parent of %s is not an object", f->access);
         return CR_ERR_CREDS_MALFORMED;

@@ -120,6 +120,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    const struct http_request *req = arg;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    req->tick(req->tick_arg);
+    return 0;
+}
+
 enum cr_status http_post(const struct http_request *req, struct http_response *res, char *why, size_t whylen)
 {
     memset(res, 0, sizeof *res);
@@ -163,6 +171,11 @@ enum cr_status http_post(const struct http_request *req, struct http_response *r
         curl.easy_setopt(h, CURLOPT_CAINFO, req->cacert);
     if (req->loopback)
         curl.easy_setopt(h, CURLOPT_NOPROXY, "*");
+    if (req->tick) {
+        curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl.easy_setopt(h, CURLOPT_XFERINFODATA, req);
+        curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
 
     CURLcode rc = curl.easy_perform(h);
     long status = 0;

@@ -19,6 +19,8 @@ struct http_request {
     bool loopback;       /* never use a proxy */
     bool allow_http;     /* plain http allowed (loopback only) */
     size_t max_response; /* larger bodies are an error */
+    void (*tick)(void *); /* called about every second while the request runs, or NULL */
+    void *tick_arg;
 };
 
 struct http_response {

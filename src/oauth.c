@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "creds.h"
+#include "expiry.h"
 #include "oauth.h"
 #include "util.h"
 
@@ -126,6 +128,21 @@ char *oauth_request_body(enum oauth_body kind, const char *refresh_token, const 
     return s;
 }
 
+char *oauth_request_body_shaped(enum oauth_body kind, const struct oauth_shape *shape, const char *refresh_token,
+                                const char *client_id, const char *scope)
+{
+    if (kind != OAUTH_BODY_JSON_NAMED)
+        return oauth_request_body(kind, refresh_token, client_id, scope);
+    json_t *o = json_object();
+    const char *name = shape && shape->refresh_param ? shape->refresh_param : "refresh_token";
+    json_object_set_new(o, name, json_string(refresh_token));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        abort();
+    return s;
+}
+
 /* Copy the OAuth error code into r->error: printable characters only, so a
  * hostile server cannot put escape sequences on the user's terminal. */
 static void set_error(struct oauth_response *r, const char *code)
@@ -169,9 +186,24 @@ static char *dup_nonempty_string(json_t *v)
                : NULL;
 }
 
+/* A member name of the answer: the shape's, else OAuth's. */
+static const char *member(const char *shaped, const char *oauth)
+{
+    return shaped ? shaped : oauth;
+}
+
 enum cr_status oauth_parse_response(long status, const char *body, size_t len, struct oauth_response *r, char *why,
                                     size_t whylen)
 {
+    return oauth_parse_response_shaped(status, body, len, NULL, r, why, whylen);
+}
+
+enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t len, const struct oauth_shape *shape,
+                                           struct oauth_response *r, char *why, size_t whylen)
+{
+    static const struct oauth_shape plain;
+    if (!shape)
+        shape = &plain;
     memset(r, 0, sizeof *r);
     json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
     if (!json_is_object(root)) {
@@ -184,10 +216,25 @@ enum cr_status oauth_parse_response(long status, const char *body, size_t len, s
             snprintf(why, whylen, "token endpoint answered %ld with a body that is not a JSON object", status);
             return CR_ERR_BAD_RESPONSE;
         }
-        r->access_token = dup_nonempty_string(json_object_get(root, "access_token"));
-        r->refresh_token = dup_nonempty_string(json_object_get(root, "refresh_token"));
-        r->scope = dup_nonempty_string(json_object_get(root, "scope"));
-        json_t *ei = json_object_get(root, "expires_in");
+        r->access_token = dup_nonempty_string(json_object_get(root, member(shape->access, "access_token")));
+        r->refresh_token = dup_nonempty_string(json_object_get(root, member(shape->refresh, "refresh_token")));
+        r->scope = dup_nonempty_string(json_object_get(root, member(shape->scope, "scope")));
+        for (size_t i = 0; i < OAUTH_MAX_EXTRA; i++)
+            if (shape->extra[i])
+                r->extra[i] = dup_nonempty_string(json_object_get(root, shape->extra[i]));
+        if (shape->expires_at) {
+            json_t *ea = json_object_get(root, shape->expires_at);
+            if (ea && !json_is_null(ea)) {
+                if (!json_is_string(ea) || expiry_parse_rfc3339(json_string_value(ea), &r->expires_at_ms) != 0) {
+                    snprintf(why, whylen, "token endpoint answered %ld with a %s that is not an RFC 3339 time", status,
+                             shape->expires_at);
+                    json_decref(root);
+                    return CR_ERR_BAD_RESPONSE;
+                }
+                r->has_expires_at = true;
+            }
+        }
+        json_t *ei = json_object_get(root, member(shape->expires_in, "expires_in"));
         if (json_is_number(ei)) {
             r->has_expires_in = true;
             r->expires_in = json_number_value(ei);
@@ -200,7 +247,8 @@ enum cr_status oauth_parse_response(long status, const char *body, size_t len, s
             }
         }
         if (!r->access_token) {
-            snprintf(why, whylen, "token endpoint answered %ld without a usable access_token", status);
+            snprintf(why, whylen, "token endpoint answered %ld without a usable %s", status,
+                     member(shape->access, "access_token"));
             st = CR_ERR_BAD_RESPONSE;
         }
     } else if (status >= 300 && status < 400) {
@@ -234,10 +282,31 @@ enum cr_status oauth_parse_response(long status, const char *body, size_t len, s
     return st;
 }
 
+int64_t oauth_response_expiry(const struct oauth_response *r, int64_t now_ms, bool jwt_first, bool *known)
+{
+    *known = true;
+    int64_t jwt = r->access_token && jwt_first ? creds_jwt_exp_ms(r->access_token) : EXPIRY_UNKNOWN;
+    if (jwt != EXPIRY_UNKNOWN)
+        return jwt;
+    if (r->has_expires_at)
+        return r->expires_at_ms;
+    if (r->has_expires_in)
+        return expiry_from_expires_in(now_ms, r->expires_in);
+    jwt = r->access_token ? creds_jwt_exp_ms(r->access_token) : EXPIRY_UNKNOWN;
+    if (jwt != EXPIRY_UNKNOWN)
+        return jwt;
+    *known = false;
+    return expiry_from_expires_in(now_ms, 0);
+}
+
 void oauth_response_free(struct oauth_response *r)
 {
     secret_free(r->access_token);
     secret_free(r->refresh_token);
     free(r->scope);
     r->access_token = r->refresh_token = r->scope = NULL;
+    for (size_t i = 0; i < OAUTH_MAX_EXTRA; i++) {
+        secret_free(r->extra[i]);
+        r->extra[i] = NULL;
+    }
 }

@@ -16,6 +16,24 @@
 enum oauth_body {
     OAUTH_BODY_JSON, /* {"grant_type":"refresh_token",...} */
     OAUTH_BODY_FORM, /* grant_type=refresh_token&... */
+    OAUTH_BODY_JSON_NAMED, /* {"<shape->refresh_param>":...} and nothing else (relay) */
+};
+
+#define OAUTH_MAX_EXTRA 4
+
+/* What a provider's request and answer look like beyond RFC 6749: the name
+ * of the one member of an OAUTH_BODY_JSON_NAMED body, the answer's member
+ * names (NULL: OAuth's access_token, refresh_token, expires_in, scope; no
+ * absolute expiry), and further string members to keep. All zero is plain
+ * OAuth. */
+struct oauth_shape {
+    const char *refresh_param; /* OAUTH_BODY_JSON_NAMED: "refreshToken" */
+    const char *access;
+    const char *refresh;
+    const char *expires_in; /* seconds from now */
+    const char *expires_at; /* an RFC 3339 time ("accessTokenExpiresAt") */
+    const char *scope;
+    const char *extra[OAUTH_MAX_EXTRA]; /* e.g. "id_token"; answered into r->extra[i] */
 };
 
 /* Check that url may carry a refresh token: https, or http to a loopback
@@ -28,6 +46,12 @@ enum cr_status oauth_check_url(const char *url, bool *loopback, char *why, size_
 char *oauth_request_body(enum oauth_body kind, const char *refresh_token, const char *client_id, const char *scope)
     __attribute__((__nonnull__(2)));
 
+/* The same for a provider's shape: OAUTH_BODY_JSON_NAMED sends only
+ * {"<shape->refresh_param>": refresh_token}; the others as above. shape may
+ * be NULL (plain OAuth). Newly allocated; wipe it after use. */
+char *oauth_request_body_shaped(enum oauth_body kind, const struct oauth_shape *shape, const char *refresh_token,
+                                const char *client_id, const char *scope) __attribute__((__nonnull__(3)));
+
 /* A parsed token response. Strings owned; wipe with oauth_response_free. */
 struct oauth_response {
     char *access_token;
@@ -36,6 +60,9 @@ struct oauth_response {
     double expires_in;
     char *scope;
     char error[64]; /* the OAuth "error" code, printable ASCII, or "" */
+    bool has_expires_at;
+    int64_t expires_at_ms;             /* shape->expires_at, when has_expires_at */
+    char *extra[OAUTH_MAX_EXTRA];      /* shape->extra[i]'s string value, or NULL */
 };
 
 /* Classify an HTTP answer and parse its body. Returns CR_OK with r filled for
@@ -47,6 +74,20 @@ struct oauth_response {
  * old one is spent, so the caller must store it. */
 enum cr_status oauth_parse_response(long http_status, const char *body, size_t len, struct oauth_response *r, char *why,
                                     size_t whylen) __attribute__((__nonnull__(4, 5)));
+
+/* The same with the answer's member names from shape (NULL: plain OAuth). An
+ * absolute expiry that is not an RFC 3339 time is a bad response. */
+enum cr_status oauth_parse_response_shaped(long http_status, const char *body, size_t len,
+                                           const struct oauth_shape *shape, struct oauth_response *r, char *why,
+                                           size_t whylen) __attribute__((__nonnull__(5, 6)));
+
+/* When the new access token expires, in epoch ms: the answer's absolute
+ * expiry, else its expires_in from now, else the "exp" claim of the new
+ * token when it is a JWT (jwt_first puts that first: the file keeps no
+ * expiry of its own). *known is false when none of them was there (then the
+ * token is taken to live 1 s). */
+int64_t oauth_response_expiry(const struct oauth_response *r, int64_t now_ms, bool jwt_first, bool *known)
+    __attribute__((__nonnull__(1, 4)));
 
 void oauth_response_free(struct oauth_response *r);
 

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "applock.h"
 #include "atomicfile.h"
 #include "creds.h"
 #include "expiry.h"
@@ -17,10 +19,14 @@
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
+#include "profile.h"
 #include "refresh.h"
+#include "retry.h"
+#include "state.h"
 #include "util.h"
 
 #define RESERVE_MARGIN 4096
+#define WRITE_LOCK_WAIT_S 10
 
 /* Signals that would kill us between spending the refresh token and storing
  * its successor are held back for that span. */
@@ -42,33 +48,74 @@ static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
     f->usable = t->access && expiry_usable(t->expires_ms, now);
 }
 
-/* Spend the refresh token and store the answer. Called with the lock held,
- * c loaded from disk under it, and a reserved temp file. */
-static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af, struct fresh *f)
+/* libcurl's progress callback: keep the application's lock directories live. */
+static void tick_applocks(void *arg)
 {
-    char *body = oauth_request_body(o->body, c->t.refresh, o->client_id, c->t.scope);
+    applock_tick(arg);
+}
+
+/* Write the new file under the application's write locks (Claude Code's
+ * .storage-write.lock). The refresh token is already spent, so a busy write
+ * lock delays the write by at most WRITE_LOCK_WAIT_S, never prevents it. */
+static enum cr_status commit_under_write_locks(const struct options *o, struct applock_set *apps, struct atomic_file *af,
+                                               const char *out, size_t outlen, char **rescue, char *why, size_t whylen)
+{
+    struct applock_set wl;
+    struct lock_wait w;
+    lock_wait_init(&w, false, WRITE_LOCK_WAIT_S);
+    char lwhy[256];
+    if (applock_acquire(&wl, o->write_locks, o->n_write_locks, &w, apps, lwhy, sizeof lwhy) != CR_OK)
+        log_warn("%s; writing the new tokens without it", lwhy);
+    enum cr_status st = atomic_commit(af, out, outlen, rescue, why, whylen);
+    applock_release(&wl);
+    return st;
+}
+
+/* Spend the refresh token and store the answer. Called with the lock held,
+ * c loaded from disk under it, a reserved temp file, and the application's
+ * locks apps held. ans gets what the answer means for the shared state
+ * (state.h). */
+static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af,
+                                      struct applock_set *apps, struct fresh *f, struct state_answer *ans)
+{
+    char *url;
+    bool loopback;
+    enum cr_status st = profile_token_url(o, &c->t, &url, &loopback, f->why, sizeof f->why);
+    if (st != CR_OK) {
+        atomic_abort(af);
+        return st;
+    }
+    char *body = oauth_request_body_shaped(o->body, profile_shape(o), c->t.refresh, o->client_id, c->t.scope);
     struct http_request req = {
-        .url = o->token_url,
+        .url = url,
         .content_type = o->body == OAUTH_BODY_FORM ? "application/x-www-form-urlencoded" : "application/json",
         .body = body,
         .body_len = strlen(body),
         .timeout_s = o->http_timeout,
         .cacert = o->cacert,
-        .loopback = o->token_url_loopback,
-        .allow_http = o->token_url_loopback,
+        .loopback = loopback,
+        .allow_http = loopback,
         .max_response = OAUTH_MAX_RESPONSE,
+        .tick = tick_applocks,
+        .tick_arg = apps,
     };
     struct http_response res;
-    log_info("refreshing the access token at %s", o->token_url);
-    enum cr_status st = http_post(&req, &res, f->why, sizeof f->why);
+    log_info("refreshing the access token at %s", url);
+    memset(ans, 0, sizeof *ans);
+    st = retry_http_post(&req, &res, &ans->attempts, f->why, sizeof f->why);
     secret_free(body);
+    free(url);
+    ans->http_status = res.status;
+    ans->maybe_spent = st != CR_OK && res.sent && !res.too_large;
+    snprintf(ans->retry_after, sizeof ans->retry_after, "%s", res.retry_after);
     if (st != CR_OK) {
         http_response_free(&res);
         atomic_abort(af);
         return st;
     }
     struct oauth_response r;
-    st = oauth_parse_response(res.status, res.body, res.len, &r, f->why, sizeof f->why);
+    st = oauth_parse_response_shaped(res.status, res.body, res.len, profile_shape(o), &r, f->why, sizeof f->why);
+    snprintf(ans->error, sizeof ans->error, "%s", r.error);
     http_response_free(&res);
     int64_t now = expiry_now_ms();
     if (st != CR_OK && !r.refresh_token) {
@@ -79,10 +126,15 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     /* A 2xx with a new refresh token spent the old one: store it even when
      * the access token is unusable (it is then recorded as expired). */
     enum cr_status answer = st;
-    int64_t expires = r.access_token ? expiry_from_expires_in(now, r.has_expires_in ? r.expires_in : 0) : now;
-    if (r.access_token && !r.has_expires_in)
-        log_warn("token endpoint gave no expires_in; treating the new access token as valid for 1 s");
+    bool known = true;
+    int64_t expires =
+        r.access_token ? oauth_response_expiry(&r, now, o->fields->unit == EXPIRY_UNIT_JWT, &known) : now;
+    if (!known)
+        log_warn("token endpoint gave no expiry; treating the new access token as valid for 1 s");
     creds_update(c, r.access_token, r.refresh_token, expires, r.scope);
+    for (size_t i = 0; i < OAUTH_MAX_EXTRA && i < CREDS_MAX_EXTRA; i++)
+        if (r.extra[i])
+            creds_set_extra(c, i, r.extra[i]);
     oauth_response_free(&r);
 
     char *out = NULL, *rescue = NULL;
@@ -90,7 +142,7 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     char why[512];
     st = creds_store(c, &out, &outlen, why, sizeof why);
     if (st == CR_OK)
-        st = atomic_commit(af, out, outlen, &rescue, why, sizeof why);
+        st = commit_under_write_locks(o, apps, af, out, outlen, &rescue, why, sizeof why);
     else
         atomic_abort(af);
     secret_free_n(out, outlen);
@@ -107,7 +159,151 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     return CR_OK;
 }
 
-static enum cr_status ensure_locked(const struct options *o, struct fresh *f);
+/* Append "; more" to f->why (cut to fit). */
+static void why_append(struct fresh *f, const char *more)
+{
+    size_t n = strlen(f->why);
+    snprintf(f->why + n, sizeof f->why - n, "; %s", more);
+}
+
+/* Append to f->why where a rescue file a failed write left is, if one exists. */
+static void rescue_hint(const struct options *o, struct fresh *f)
+{
+    char *rescue = xasprintf("%s%s", o->credentials, ATOMIC_RESCUE_TAG);
+    if (access(rescue, F_OK) == 0) {
+        char hint[600];
+        snprintf(hint, sizeof hint, "but %s holds tokens saved by a refresh whose write failed: move it over %s first",
+                 rescue, o->credentials);
+        why_append(f, hint);
+    }
+    free(rescue);
+}
+
+/* May the refresh token in c be spent now? Not during a shared cooldown, and
+ * never if it was declared dead before (--force overrides neither). Returns
+ * CR_OK, or the status to end with and f->why saying until when or why. */
+static enum cr_status admit(const struct options *o, const struct state *ss, const struct creds *c, struct fresh *f)
+{
+    int64_t now = expiry_now_ms();
+    char id[SHA256_HEX];
+    state_token_id(c->t.refresh, id);
+    enum state_verdict v = state_check(ss, id, now);
+    if (v == STATE_GO)
+        return CR_OK;
+    state_describe(ss, v, now, f->why, sizeof f->why);
+    if (v == STATE_DEAD) {
+        rescue_hint(o, f);
+        return CR_ERR_REJECTED;
+    }
+    f->retry_at_ms = ss->until_ms;
+    return v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED : CR_ERR_UNREACHABLE;
+}
+
+/* Read and parse the credentials file again (under the lock) into c and
+ * its status into sb; CR_OK or why it cannot be read. */
+static enum cr_status reload(const struct options *o, struct creds *c, struct stat *sb)
+{
+    char *buf = NULL, why[384];
+    size_t len = 0;
+    enum cr_status st = file_read(o->credentials, &buf, &len, sb, why, sizeof why);
+    if (st == CR_OK) {
+        st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
+        secret_free_n(buf, len);
+    }
+    return st;
+}
+
+/* After the answer (or its absence) to a refresh with the token named sent:
+ * if that token was rejected or may have been spent by a request that got
+ * no answer, re-read the file once, and adopt the tokens another writer (one
+ * that does not take our lock) put there meanwhile; then record the outcome
+ * in the shared state and say in f->why what happens next. *again (when not
+ * NULL) asks the caller to refresh once more with an adopted token that is
+ * not fresh enough. Returns the refresh's final status. */
+static enum cr_status after_answer(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f,
+                                   struct state *ss, struct state_answer *ans, const char *sent, enum cr_status st,
+                                   bool *again)
+{
+    int64_t now = expiry_now_ms();
+    if ((st == CR_ERR_REJECTED || ans->maybe_spent) && again) {
+        struct creds cur;
+        struct stat csb;
+        char id[SHA256_HEX] = "";
+        if (reload(o, &cur, &csb) == CR_OK) {
+            if (cur.t.refresh)
+                state_token_id(cur.t.refresh, id);
+            if (id[0] && strcmp(id, sent) != 0) {
+                log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
+                         st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", o->credentials);
+                creds_free(c);
+                *c = cur;
+                *sb = csb;
+                keep_token(f, &c->t, now);
+                if (c->t.access && !expiry_needs_refresh(c->t.expires_ms, now, o->min_validity)) {
+                    ans->st = CR_OK;
+                    state_record(ss, ans, sent, now, 0);
+                    f->why[0] = '\0';
+                    return CR_OK;
+                }
+                *again = true;
+                return CR_OK;
+            }
+            creds_free(&cur);
+        }
+        if (ans->maybe_spent)
+            why_append(f, "credrun did not send it again, and the credentials file still holds the token that was sent");
+    }
+    ans->st = st;
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        rnd = (uint32_t)now;
+    char more[200];
+    if (state_record(ss, ans, sent, now, rnd)) {
+        if (ans->attempts > 1) {
+            snprintf(more, sizeof more, "%d attempts made", ans->attempts);
+            why_append(f, more);
+        }
+        state_describe_cooldown(ss, now, more, sizeof more);
+        why_append(f, more);
+        f->retry_at_ms = ss->until_ms;
+    } else if (st == CR_ERR_REJECTED) {
+        why_append(f, "this refresh token is quarantined and will not be sent again");
+        rescue_hint(o, f);
+    }
+    return st;
+}
+
+/* Read and parse the credentials file into c (and its status into sb);
+ * f gets its access token. On failure f->why says why. */
+static enum cr_status load_creds(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    enum cr_status st = file_read(o->credentials, &buf, &len, sb, f->why, sizeof f->why);
+    if (st != CR_OK)
+        return st;
+    char why[384];
+    st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
+    secret_free_n(buf, len);
+    if (st != CR_OK) {
+        snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
+        return st;
+    }
+    keep_token(f, &c->t, expiry_now_ms());
+    return CR_OK;
+}
+
+/* True when c's access token needs no refresh (and --force was not given). */
+static bool still_fresh(const struct options *o, const struct creds *c)
+{
+    int64_t now = expiry_now_ms();
+    if (!c->t.access || o->force || expiry_needs_refresh(c->t.expires_ms, now, o->min_validity))
+        return false;
+    log_info("access token valid for %lld s more; no refresh needed", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    return true;
+}
+
+static enum cr_status ensure_locked(const struct options *o, const struct lock_wait *w, struct fresh *f);
 
 enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
 {
@@ -130,7 +326,7 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
         f->lock_fd = -1;
         return st;
     }
-    return ensure_locked(o, f);
+    return ensure_locked(o, &w, f);
 }
 
 enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f)
@@ -138,52 +334,76 @@ enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f)
     memset(f, 0, sizeof *f);
     f->lock_fd = -1;
     f->expires_ms = EXPIRY_UNKNOWN;
-    return ensure_locked(o, f);
+    struct lock_wait w;
+    lock_wait_init(&w, o->nonblock, o->wait_timeout);
+    return ensure_locked(o, &w, f);
 }
 
 /* The part of refresh_ensure() that runs with the credential lock held:
- * re-read, decide, refresh, store. Returns what refresh_ensure() returns. */
-static enum cr_status ensure_locked(const struct options *o, struct fresh *f)
+ * re-read, take the applications' locks, decide, refresh, store; w bounds
+ * the waits. Returns what refresh_ensure() returns. */
+static enum cr_status ensure_locked(const struct options *o, const struct lock_wait *w, struct fresh *f)
 {
     enum cr_status st;
-    char *buf = NULL;
-    size_t len = 0;
     struct stat sb;
-    st = file_read(o->credentials, &buf, &len, &sb, f->why, sizeof f->why);
+    struct creds c;
+    st = load_creds(o, &c, &sb, f);
     if (st != CR_OK)
         return st;
-    struct creds c;
-    char why[384];
-    st = creds_load(&c, o->format, o->fields, buf, len, why, sizeof why);
-    secret_free_n(buf, len);
-    if (st != CR_OK) {
-        snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
-        return st;
-    }
-    int64_t now = expiry_now_ms();
-    keep_token(f, &c.t, now);
-
-    if (c.t.access && !o->force && !expiry_needs_refresh(c.t.expires_ms, now, o->min_validity)) {
-        log_info("access token valid for %lld s more; no refresh needed",
-                 (long long)expiry_seconds_left(c.t.expires_ms, now));
+    if (still_fresh(o, &c)) {
         creds_free(&c);
         return CR_OK;
     }
-    if (!c.t.refresh) {
-        snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (claude /login)", o->credentials);
+    /* The application may be refreshing right now: take its own locks, and
+     * re-read, since it may have refreshed while we waited. */
+    struct applock_set apps = {0};
+    if (o->n_refresh_locks) {
         creds_free(&c);
+        st = applock_acquire(&apps, o->refresh_locks, o->n_refresh_locks, w, NULL, f->why, sizeof f->why);
+        if (st == CR_OK)
+            st = load_creds(o, &c, &sb, f);
+        if (st != CR_OK || still_fresh(o, &c)) {
+            if (st == CR_OK)
+                creds_free(&c);
+            applock_release(&apps);
+            return st;
+        }
+    }
+    if (!c.t.refresh) {
+        snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (%s)", o->credentials,
+                 profile_login_hint(o));
+        creds_free(&c);
+        applock_release(&apps);
         return CR_ERR_REJECTED;
     }
 
-    atomic_remove_stale(o->credentials);
-    struct atomic_file af;
-    st = atomic_prepare(&af, o->credentials, &sb, (size_t)sb.st_size + RESERVE_MARGIN, f->why, sizeof f->why);
-    if (st == CR_OK) {
-        sigset_t old;
-        hold_signals(&old);
-        st = spend_and_store(o, &c, &af, f);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+    /* The shared cooldown and quarantine: read only now that a refresh is
+     * needed, never on the fast path. */
+    char *spath = state_path(o->credentials);
+    struct state ss;
+    state_load(&ss, spath);
+    st = admit(o, &ss, &c, f);
+    bool again = st == CR_OK;
+    for (int round = 0; again; round++) {
+        again = false;
+        char sent[SHA256_HEX];
+        state_token_id(c.t.refresh, sent);
+        atomic_remove_stale(o->credentials);
+        struct atomic_file af;
+        st = atomic_prepare(&af, o->credentials, &sb, (size_t)sb.st_size + RESERVE_MARGIN, f->why, sizeof f->why);
+        if (st == CR_OK) {
+            sigset_t old;
+            hold_signals(&old);
+            struct state_answer ans;
+            st = spend_and_store(o, &c, &af, &apps, f, &ans);
+            st = after_answer(o, &c, &sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL);
+            state_save(&ss, spath, &sb);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+        }
     }
+    state_save(&ss, spath, &sb);
+    free(spath);
+    applock_release(&apps);
     creds_free(&c);
     return st;
 }

@@ -16,6 +16,7 @@ struct fresh {
     int64_t expires_ms; /* its expiry */
     bool usable;        /* access is set and not yet expired */
     bool refreshed;     /* this run refreshed it */
+    int64_t retry_at_ms; /* during a shared cooldown: when a refresh may be tried again (epoch ms), else 0 */
     char why[768];      /* what went wrong, when the status is not CR_OK */
 };
 

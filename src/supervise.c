@@ -43,7 +43,8 @@ int64_t supervise_next_check_ms(int64_t now_ms, int64_t expires_ms, int64_t min_
     return at;
 }
 
-int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms, int64_t expires_ms, double jitter)
+int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms, int64_t expires_ms, int64_t retry_at_ms,
+                           double jitter)
 {
     if (st == CR_ERR_REJECTED)
         return SUPERVISE_STOP;
@@ -60,6 +61,8 @@ int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms,
         d = (expires_ms - now_ms) / 2;
     if (d < SUPERVISE_MIN_WAIT_MS)
         d = SUPERVISE_MIN_WAIT_MS;
+    if (retry_at_ms > now_ms && retry_at_ms - now_ms > d)
+        d = retry_at_ms - now_ms;
     return d;
 }
 
@@ -134,6 +137,7 @@ static void check(struct sup *s, enum cr_status *fatal)
     enum cr_status st = s->lock_fd >= 0 ? refresh_ensure_locked(&po, &f) : refresh_ensure(&po, &f);
     if (f.expires_ms != EXPIRY_UNKNOWN)
         s->expires_ms = f.expires_ms;
+    int64_t retry_at = f.retry_at_ms;
     char why[sizeof f.why];
     memcpy(why, f.why, sizeof why);
     fresh_free(&f);
@@ -150,7 +154,7 @@ static void check(struct sup *s, enum cr_status *fatal)
         return;
     }
     s->failures++;
-    int64_t wait = supervise_retry_ms(st, s->failures, now, s->expires_ms, jitter(s));
+    int64_t wait = supervise_retry_ms(st, s->failures, now, s->expires_ms, retry_at, jitter(s));
     if (wait == SUPERVISE_STOP) {
         if (s->o->command)
             log_error("%s; credrun stops refreshing, %s keeps running", why, what(s));
@@ -351,8 +355,9 @@ int supervise_run(const struct options *o)
     struct fresh f;
     enum cr_status st = refresh_ensure(o, &f), fatal = CR_OK;
     s.expires_ms = f.expires_ms;
+    bool busy = st == CR_ERR_LOCK_BUSY && f.lock_fd < 0; /* credrun's own lock, not an application's */
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY) {
+        if (busy) {
             log_warn("%s", f.why);
         } else if (o->command ? !f.usable : !transient(st)) {
             log_error("%s", f.why);
@@ -364,7 +369,7 @@ int supervise_run(const struct options *o)
             s.failures = 1;
             s.last_failure = st;
         }
-        if (st == CR_ERR_LOCK_BUSY || (o->command ? !f.usable : !transient(st))) {
+        if (busy || (o->command ? !f.usable : !transient(st))) {
             fresh_free(&f);
             return status_exit_code(st, o->conflict_exit);
         }
@@ -375,11 +380,12 @@ int supervise_run(const struct options *o)
     }
     char *access = f.access;
     f.access = NULL;
+    int64_t retry_at = f.retry_at_ms;
     fresh_free(&f);
-    if (o->command && !o->env_given && getenv(DEFAULT_ENV))
+    if (o->command && o->unexported_env && getenv(o->unexported_env))
         log_warn("%s is set in the environment and passed on to %s, which may prefer it to the file credrun keeps "
                  "fresh; unset it, or pass --env %s to export a snapshot",
-                 DEFAULT_ENV, o->command[0], DEFAULT_ENV);
+                 o->unexported_env, o->command[0], o->unexported_env);
 
     int code;
     if (setup_fds(&s) != CR_OK) {
@@ -390,7 +396,7 @@ int supervise_run(const struct options *o)
     if (st == CR_ERR_REJECTED)
         arm(&s, 0);
     else if (st != CR_OK)
-        arm(&s, now + supervise_retry_ms(st, s.failures, now, s.expires_ms, jitter(&s)));
+        arm(&s, now + supervise_retry_ms(st, s.failures, now, s.expires_ms, retry_at, jitter(&s)));
     else
         arm(&s, supervise_next_check_ms(now, s.expires_ms, o->min_validity));
 

@@ -25,13 +25,15 @@ int64_t supervise_next_check_ms(int64_t now_ms, int64_t expires_ms, int64_t min_
 
 /* The retry policy: how long to wait (ms, at least 1 s) after the
  * failures'th check in a row failed with st, or SUPERVISE_STOP when
- * retrying cannot help (the refresh token was rejected or is absent: a new
- * login is needed). The wait doubles from 1 s up to 5 min, is shortened by up
- * to a quarter by jitter (0 <= jitter < 1, spreading many supervisors apart),
- * and while the token still lives it is at most half the time left, so
- * several attempts fit before it expires. Pure: the one place to consult
- * shared rate-limit state later. */
-int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms, int64_t expires_ms, double jitter);
+ * retrying cannot help (the refresh token was rejected, quarantined or is
+ * absent: a new login is needed). The wait doubles from 1 s up to 5 min, is
+ * shortened by up to a quarter by jitter (0 <= jitter < 1, spreading many
+ * supervisors apart), and while the token still lives it is at most half the
+ * time left, so several attempts fit before it expires; but it never ends
+ * before retry_at_ms, the end of a cooldown the shared state imposes (0 when
+ * none: see state.h), since no request may be sent before then anyway. */
+int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms, int64_t expires_ms, int64_t retry_at_ms,
+                           double jitter);
 
 /* Run supervise mode for o (o->supervise is set): refresh if needed, then
  * either fork and exec o->command and keep the credentials fresh until it

@@ -162,6 +162,7 @@ PY
     mockctl config mode=500
     run cr true
     assert_failure 69
+    rm "$CREDS.credrun.state" # the shared cooldown a 5xx starts (60-failures.bats)
     mockctl config mode=redirect
     run cr true
     assert_failure 69

@@ -79,13 +79,19 @@ child_pid() { cut -d' ' -f1 "$READY"; }
 # credrun's own pid.
 cr_bg() { exec "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"; }
 
-@test "usage: --supervise excludes --refresh, --no-kill-on-exit needs --supervise" {
+@test "usage: --supervise excludes --refresh and the eca profile, --no-kill-on-exit needs --supervise" {
     run cr --supervise --refresh
     assert_failure 64
     assert_output --partial "exclude each other"
     run cr --no-kill-on-exit true
     assert_failure 64
     assert_output --partial "needs --supervise"
+    # ECA keeps its tokens in memory: a refresh while it runs would be lost
+    run cr -p eca --supervise true
+    assert_failure 64
+    assert_output --partial "cannot be used with profile eca"
+    run cr -p eca --supervise
+    assert_failure 64
 }
 
 @test "a command that runs for several 3 s token lifetimes always finds a live token in the file" {
@@ -249,17 +255,31 @@ cr_bg() { exec "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"; 
     [ "$(mockctl stats invalid_grant)" = 0 ]
 }
 
-@test "a refresh that fails while the command runs is retried with backoff and never touches the command" {
-    mockctl config expires_in=4 mode=500 mode_count=2
+@test "a refresh rate limited while the command runs waits out the shared cooldown, then succeeds; the command goes on" {
+    mockctl config expires_in=4 mode=429 retry_after=2 mode_count=1
     new_login --expires-in 4
-    run --separate-stderr cr --supervise -m 3 -- "$MOCKCTL" wait grants 1
+    # first check ~1 s before expiry - 3 s; the 2 s cooldown outlasts the 1 s backoff
+    run --separate-stderr cr -v --supervise -m 3 -- "$MOCKCTL" wait grants 1
     assert_success
-    [ "$(mockctl stats errors)" = 2 ]
-    [ "$(mockctl stats grants)" -ge 1 ]
-    [[ "$stderr" == *"token endpoint failed (500)"*"trying again in 1 s"* ]]
-    [[ "$stderr" == *"fresh again after 2 failed attempts"* ]]
+    [ "$(mockctl stats errors)" = 1 ]
+    [ "$(mockctl stats grants)" = 1 ]
+    [[ "$stderr" == *"rate limiting (429)"*"trying again in 2 s"* ]]
+    [ "$(grep -c 'trying again' <<< "$stderr")" = 1 ]
+    [[ "$stderr" == *"fresh again after 1 failed attempt"* ]]
     run mockctl check-file "$CREDS"
     assert_output live
+}
+
+@test "an unreachable endpoint while the command runs is retried after the shared cooldown; the command goes on" {
+    new_login --expires-in 4
+    err="$BATS_TEST_TMPDIR/stderr"
+    # the command ends once credrun has said it will try again
+    rc=0
+    "$CREDRUN" --credentials "$CREDS" --token-url http://127.0.0.1:9/v1/oauth/token --supervise -m 3 -- \
+        sh -c 'until grep -q "trying again in" "$0"; do sleep 0.05; done; exit 7' "$err" 2> "$err" || rc=$?
+    [ "$rc" = 7 ]
+    run cat "$err"
+    assert_output --regexp "cannot (connect|reach).*; trying again in (9|10) s"
 }
 
 @test "invalid_grant while the command runs stops refreshing, says once to log in again, the command goes on" {

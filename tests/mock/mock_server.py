@@ -17,6 +17,7 @@ and tokens are never logged.
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -37,7 +38,7 @@ RELAY_PATH = "/api/v1/auth/token/refresh"
 MODES = (
     "normal", "429", "500", "garbage", "oversized", "no_access_token",
     "redirect", "hang", "invalid_grant", "invalid_client", "invalid_scope",
-    "codex_reused",
+    "codex_reused", "rotated_no_access_token",
 )
 
 MAX_REQUEST_BODY = 1 << 20          # 1 MiB
@@ -55,6 +56,16 @@ def _new_access_token():
 
 def _new_refresh_token():
     return "rt-" + secrets.token_hex(16)
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _jwt(claims):
+    """An unsigned-looking JWT (the signature is random: nothing checks it)."""
+    header = _b64url(_jdump({"alg": "RS256", "typ": "JWT"}))
+    return "%s.%s.%s" % (header, _b64url(_jdump(claims)), _b64url(secrets.token_bytes(16)))
 
 
 def _rfc3339(ts):
@@ -127,6 +138,12 @@ def _norm_mode_count(key, v):
     return v
 
 
+def _norm_access_format(key, v):
+    if v not in ("opaque", "jwt"):
+        raise ValueError("access_format must be opaque or jwt")
+    return v
+
+
 def _norm_client_id(key, v):
     if not isinstance(v, str):
         raise ValueError("client_id must be a string")
@@ -143,6 +160,9 @@ CONFIG_KEYS = {
     "hold": _as_bool,
     "revoke_family_on_reuse": _as_bool,
     "client_id": _norm_client_id,
+    # opaque: "at-<hex>" access tokens; jwt: JWTs whose "exp" claim is their
+    # expiry (Codex reads it), and OAuth answers carry an id_token too
+    "access_format": _norm_access_format,
 }
 
 
@@ -165,6 +185,7 @@ class State:
             "hold": False,
             "revoke_family_on_reuse": False,
             "client_id": client_id,
+            "access_format": "opaque",
         }
         self.config = dict(self.defaults)
         self.counters = self._fresh_counters()
@@ -189,6 +210,9 @@ class State:
             "last_user_agent": None,
             "last_body_keys": [],
             "last_invalid_grant_reason": None,
+            "api_requests": 0,
+            "api_dead": 0,
+            "last_api_token": None,
         }
 
     # -- all methods below must be called with self.cond held --
@@ -222,27 +246,33 @@ class State:
         s["families"] = len(self.families)
         return s
 
-    def issue_access(self, fid, lifetime):
-        at = _new_access_token()
+    def issue_access(self, fid, lifetime, access_format=None):
         exp = time.time() + lifetime
+        if (access_format or self.config["access_format"]) == "jwt":
+            at = _jwt({"exp": int(exp), "jti": secrets.token_hex(8), "mock": True})
+        else:
+            at = _new_access_token()
         self.access[at] = (fid, exp)
         return at, exp
 
-    def login(self, scopes, lifetime):
+    def login(self, scopes, lifetime, access_format=None):
         fid = self.next_fid
         self.next_fid += 1
         rt = _new_refresh_token()
         self.families[fid] = {"scopes": list(scopes), "current_rt": rt, "revoked": False}
         self.refresh[rt] = fid
-        at, exp = self.issue_access(fid, lifetime)
+        at, exp = self.issue_access(fid, lifetime, access_format)
         self.counters["logins"] += 1
-        return {
+        out = {
             "access_token": at,
             "refresh_token": rt,
             "expires_in": lifetime,
             "expires_at_ms": int(exp * 1000),
             "scopes": list(scopes),
         }
+        if (access_format or self.config["access_format"]) == "jwt":
+            out["id_token"] = _jwt({"exp": int(exp), "email": "user@example.com", "login": True})
+        return out
 
     def take_mode(self):
         """Return the mode for this token request, consuming mode_count."""
@@ -256,6 +286,18 @@ class State:
             if count == 0:
                 self.config["mode"] = "normal"
         return mode
+
+    def check_refresh(self, token):
+        """None when token is its family's current refresh token, else why not."""
+        fid = self.refresh.get(token) if token else None
+        fam = self.families.get(fid) if fid is not None else None
+        if fam is None:
+            return "unknown"
+        if fam["revoked"]:
+            return "revoked"
+        if fam["current_rt"] != token:
+            return "used"
+        return None
 
     def check_access(self, token):
         entry = self.access.get(token) if token else None
@@ -424,6 +466,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path in TOKEN_PATHS:
             self._token(path, body)
+        elif path == "/v1/messages":
+            self._messages(body)
         elif path == "/admin/login":
             self._admin_login(body)
         elif path == "/admin/config":
@@ -457,6 +501,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, cfg)
         elif path == "/admin/check":
             self._admin_check()
+        elif path == "/admin/check-refresh":
+            self._admin_check(refresh=True)
         elif path in TOKEN_PATHS or path in ("/admin/login", "/admin/reset",
                                              "/admin/release"):
             self._send_json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
@@ -486,13 +532,16 @@ class Handler(BaseHTTPRequestHandler):
             lifetime = req.get("expires_in")
             if lifetime is not None:
                 lifetime = _as_number("expires_in", lifetime)
+            access_format = req.get("access_format")
+            if access_format is not None:
+                access_format = _norm_access_format("access_format", access_format)
         except (ValueError, UnicodeDecodeError) as e:
             self._send_json(400, {"error": "invalid_request", "error_description": str(e)})
             return
         with st.cond:
             if lifetime is None:
                 lifetime = st.config["expires_in"]
-            out = st.login(scopes, lifetime)
+            out = st.login(scopes, lifetime, access_format)
         self._send_json(200, out)
 
     def _admin_config(self, raw):
@@ -507,7 +556,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, cfg)
 
-    def _admin_check(self):
+    def _admin_check(self, refresh=False):
         st = self.state
         auth = self.headers.get("Authorization") or ""
         token = None
@@ -515,7 +564,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 2 and parts[0].lower() == "bearer":
             token = parts[1].strip()
         with st.cond:
-            reason = st.check_access(token)
+            reason = st.check_refresh(token) if refresh else st.check_access(token)
             st.counters["checks"] += 1
             if reason is not None:
                 st.counters["dead_checks"] += 1
@@ -523,6 +572,56 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"live": True})
         else:
             self._send_json(401, {"live": False, "reason": reason})
+
+    # ---- a loopback Anthropic Messages API, for the real `claude -p` ----
+    def _messages(self, raw):
+        """Answer POST /v1/messages when the Bearer (or x-api-key) token is a
+        live access token: one short text reply, streamed (SSE) when asked.
+        The token used is kept in stats as last_api_token: these are the
+        mock's own throwaway tokens, so a test can compare them."""
+        st = self.state
+        auth = self.headers.get("Authorization") or ""
+        parts = auth.split(None, 1)
+        token = parts[1].strip() if len(parts) == 2 and parts[0].lower() == "bearer" else \
+            (self.headers.get("x-api-key") or None)
+        with st.cond:
+            reason = st.check_access(token)
+            st.counters["api_requests"] += 1
+            st.counters["last_api_token"] = token
+            if reason is not None:
+                st.counters["api_dead"] += 1
+        if reason is not None:
+            self._send_json(401, {"type": "error", "error": {
+                "type": "authentication_error", "message": "OAuth token %s" % reason}})
+            return
+        try:
+            req = json.loads(raw.decode("utf-8") or "{}")
+        except (ValueError, UnicodeDecodeError):
+            req = {}
+        model = req.get("model") or "claude-mock"
+        text = "credrun-mock-reply"
+        usage = {"input_tokens": 5, "output_tokens": 3, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": 0}
+        message = {"id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+                   "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}
+        if not req.get("stream"):
+            message.update(content=[{"type": "text", "text": text}], stop_reason="end_turn")
+            self._send_json(200, message)
+            return
+        events = [
+            ("message_start", {"type": "message_start", "message": message}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": text}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta",
+                               "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 3}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        body = "".join("event: %s\ndata: %s\n\n" % (name, json.dumps(data)) for name, data in events)
+        self._send(200, body.encode("utf-8"), content_type="text/event-stream")
 
     # ---- token endpoint ----
     def _token(self, path, raw):
@@ -555,6 +654,14 @@ class Handler(BaseHTTPRequestHandler):
                 mode = st.take_mode()
                 if mode == "normal":
                     status, body, headers, kind = self._grant(path, ctype, parsed, perr)
+                elif mode == "rotated_no_access_token":
+                    status, body, headers, kind = self._grant(path, ctype, parsed, perr)
+                    if status == 200:
+                        # A real rotation whose answer lost its access token.
+                        out = json.loads(body)
+                        out.pop("access_token", None)
+                        out.pop("accessToken", None)
+                        body = _jdump(out)
                 else:
                     status, body, headers = self._mode_response(mode)
                     kind = "mode"
@@ -686,6 +793,7 @@ class Handler(BaseHTTPRequestHandler):
             if new_rt is not None:
                 out["refreshToken"] = new_rt
             out["accessTokenExpiresAt"] = _rfc3339(exp)
+            out["refreshTokenExpiresAt"] = _rfc3339(time.time() + 30 * 86400)
         else:
             out = {"access_token": at}
             if new_rt is not None:
@@ -693,6 +801,8 @@ class Handler(BaseHTTPRequestHandler):
             out["expires_in"] = lifetime
             out["token_type"] = "Bearer"
             out["scope"] = scope if scope is not None else " ".join(fam["scopes"])
+            if cfg["access_format"] == "jwt":
+                out["id_token"] = _jwt({"exp": int(exp), "email": "user@example.com", "refreshed": True})
         return 200, _jdump(out), {"Pragma": "no-cache"}, "grant"
 
 

@@ -85,5 +85,48 @@ int main(void)
     is_int(parse(503, NULL, &r), CR_ERR_UNREACHABLE, "503 is unavailable");
     is_int(parse(302, "", &r), CR_ERR_UNREACHABLE, "a redirect is unavailable, never followed");
     is_int(parse(101, "", &r), CR_ERR_BAD_RESPONSE, "an odd status is a bad response");
+
+    /* A provider's own shape (relay): named request, camelCase answer. */
+    static const struct oauth_shape relay = {.refresh_param = "refreshToken",
+                                             .access = "accessToken",
+                                             .refresh = "refreshToken",
+                                             .expires_at = "accessTokenExpiresAt",
+                                             .extra = {"refreshTokenExpiresAt", "apiUrl"}};
+    b = oauth_request_body_shaped(OAUTH_BODY_JSON_NAMED, &relay, "rt-1", "ignored", "ignored too");
+    is_str(b, "{\"refreshToken\":\"rt-1\"}", "a named body holds the refresh token alone");
+    free(b);
+    b = oauth_request_body_shaped(OAUTH_BODY_FORM, &relay, "rt-1", "cid", NULL);
+    is_str(b, "grant_type=refresh_token&refresh_token=rt-1&client_id=cid", "OAuth bodies stay OAuth's");
+    free(b);
+    char why[256];
+    static const char answer[] = "{\"accessToken\":\"at\",\"refreshToken\":\"rt\",\"accessTokenExpiresAt\":"
+                                 "\"2026-11-25T10:00:00Z\",\"refreshTokenExpiresAt\":\"2026-12-25T10:00:00Z\"}";
+    is_int(oauth_parse_response_shaped(200, answer, strlen(answer), &relay, &r, why, sizeof why), CR_OK,
+           "a camelCase answer parses with its shape");
+    ok(r.access_token && strcmp(r.access_token, "at") == 0 && r.refresh_token && strcmp(r.refresh_token, "rt") == 0,
+       "its tokens are read");
+    ok(r.has_expires_at && r.expires_at_ms == 1795600800000LL, "its absolute expiry is read");
+    ok(r.extra[0] && strcmp(r.extra[0], "2026-12-25T10:00:00Z") == 0 && r.extra[1] == NULL,
+       "extra members are kept, absent ones are NULL");
+    bool known;
+    is_int(oauth_response_expiry(&r, 0, false, &known), 1795600800000LL, "the absolute expiry is the expiry");
+    ok(known, "and it is known");
+    oauth_response_free(&r);
+    static const char bad_at[] = "{\"accessToken\":\"at\",\"accessTokenExpiresAt\":\"soon\"}";
+    is_int(oauth_parse_response_shaped(200, bad_at, strlen(bad_at), &relay, &r, why, sizeof why), CR_ERR_BAD_RESPONSE,
+           "an absolute expiry that is no RFC 3339 time is a bad response");
+    oauth_response_free(&r);
+
+    /* Which expiry wins: a JWT's exp for files that keep none (Codex). */
+    static const char jwt_answer[] =
+        "{\"access_token\":\"eyJhbGciOiJub25lIn0.eyJleHAiOjIwMDAwMDAwMDB9.sig\",\"expires_in\":60}";
+    is_int(parse(200, jwt_answer, &r), CR_OK, "an answer with a JWT access token parses");
+    is_int(oauth_response_expiry(&r, 1000, true, &known), 2000000000000LL, "jwt_first takes the token's exp");
+    is_int(oauth_response_expiry(&r, 1000, false, &known), 61000, "otherwise expires_in wins");
+    oauth_response_free(&r);
+    is_int(parse(200, "{\"access_token\":\"opaque\"}", &r), CR_OK, "an answer with no expiry parses");
+    oauth_response_expiry(&r, 1000, true, &known);
+    ok(!known, "and its expiry is not known");
+    oauth_response_free(&r);
     return tap_done();
 }

@@ -42,30 +42,37 @@ int main(void)
     ok(refreshes <= 61 && refreshes >= 29, "2 s tokens at -m 600: about two refreshes per life over 60 s (%d)", refreshes);
 
     /* The retry policy. */
-    is_int(supervise_retry_ms(CR_ERR_REJECTED, 1, now, now + hour, 0), SUPERVISE_STOP,
+    is_int(supervise_retry_ms(CR_ERR_REJECTED, 1, now, now + hour, 0, 0), SUPERVISE_STOP,
            "a rejected refresh token stops the retries");
-    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 1, now, now + hour, 0), 1000, "first retry after 1 s");
-    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 2, now, now + hour, 0), 2000, "then 2 s");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 0), 16000, "doubling: 16 s at the 5th");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 30, now, now + hour, 0), SUPERVISE_RETRY_MAX_MS,
+    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 1, now, now + hour, 0, 0), 1000, "first retry after 1 s");
+    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 2, now, now + hour, 0, 0), 2000, "then 2 s");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 0, 0), 16000, "doubling: 16 s at the 5th");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 30, now, now + hour, 0, 0), SUPERVISE_RETRY_MAX_MS,
            "capped at 5 min");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 4000000000u, now, now + hour, 0), SUPERVISE_RETRY_MAX_MS,
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 4000000000u, now, now + hour, 0, 0), SUPERVISE_RETRY_MAX_MS,
            "a huge failure count does not overflow");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 0, now, now + hour, 0), 1000, "failures 0 counts as the first");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 12, now, now + 60000, 0), 30000,
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 0, now, now + hour, 0, 0), 1000, "failures 0 counts as the first");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 12, now, now + 60000, 0, 0), 30000,
            "at most half the time the token has left");
-    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 12, now, now + 1500, 0), 1000,
+    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 12, now, now + 1500, 0, 0), 1000,
            "never sooner than 1 s, even just before expiry");
-    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 12, now, now - 1000, 0), SUPERVISE_RETRY_MAX_MS,
+    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 12, now, now - 1000, 0, 0), SUPERVISE_RETRY_MAX_MS,
            "an expired token keeps the doubling and its cap");
-    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 3, now, EXPIRY_UNKNOWN, 0), 4000, "an unknown expiry sets no bound");
-    is_int(supervise_retry_ms(CR_ERR_LOCK_BUSY, 1, now, now + hour, 0), 1000, "a busy lock is retried too");
-    is_int(supervise_retry_ms(CR_ERR_CONFIG, 1, now, now + hour, 0), 1000,
+    is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 3, now, EXPIRY_UNKNOWN, 0, 0), 4000, "an unknown expiry sets no bound");
+    is_int(supervise_retry_ms(CR_ERR_LOCK_BUSY, 1, now, now + hour, 0, 0), 1000, "a busy lock is retried too");
+    is_int(supervise_retry_ms(CR_ERR_CONFIG, 1, now, now + hour, 0, 0), 1000,
            "a refused request is retried with backoff, never fatal to COMMAND");
-    int64_t j = supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 0.999);
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + hour, now + 90000, 0), 90000,
+           "a shared cooldown (state.h) is waited out whole");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + 10000, now + 90000, 0), 90000,
+           "even past the token's expiry: no request may be sent before it ends");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, now + 3000, 0), 16000,
+           "a cooldown shorter than the backoff changes nothing");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + hour, now - 5000, 0), 1000, "a past cooldown is ignored");
+    int64_t j = supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 0, 0.999);
     ok(j > 12000 && j < 16000, "jitter shortens a wait by up to a quarter (%lld)", (long long)j);
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 1.5), 16000, "jitter out of range is ignored");
-    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + hour, 0.9), 1000, "jitter never goes below 1 s");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 5, now, now + hour, 0, 1.5), 16000, "jitter out of range is ignored");
+    is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + hour, 0, 0.9), 1000, "jitter never goes below 1 s");
 
     /* Attempts before a 10 min token expires, starting at -m 600: enough to
      * ride out an outage, few enough not to hammer a rate limiter. */
@@ -73,7 +80,7 @@ int main(void)
     unsigned n = 0;
     while (at < until) {
         n++;
-        at += supervise_retry_ms(CR_ERR_RATE_LIMITED, n, at, until, 0);
+        at += supervise_retry_ms(CR_ERR_RATE_LIMITED, n, at, until, 0, 0);
     }
     ok(n >= 8 && n <= 30, "%u attempts fit in the last 10 min of a token", n);
     (void)tap_is_str; /* nothing here compares strings */
