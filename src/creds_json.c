@@ -4,13 +4,13 @@
 #include "config.h"
 
 #include <jansson.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "creds.h"
 #include "expiry.h"
+#include "jsonptr.h"
 #include "util.h"
 
 const struct creds_fields creds_fields_claude = {
@@ -21,41 +21,6 @@ const struct creds_fields creds_fields_claude = {
     .scopes = "/claudeAiOauth/scopes",
     .last_refresh = NULL,
 };
-
-/* jansson's buffers hold tokens: wipe every block it frees. */
-static void wiping_free(void *p)
-{
-    if (p) {
-        explicit_bzero(p, malloc_usable_size(p));
-        free(p);
-    }
-}
-
-static void use_wiping_allocator(void)
-{
-    static int done;
-    if (!done) {
-        json_set_alloc_funcs(malloc, wiping_free);
-        done = 1;
-    }
-}
-
-/* Decode one reference token of a pointer (~1 is '/', ~0 is '~') from
- * [s, end) into a new string. */
-static char *pointer_token(const char *s, const char *end)
-{
-    char *tok = xmalloc((size_t)(end - s) + 1), *o = tok;
-    for (const char *p = s; p < end; p++) {
-        if (*p == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {
-            *o++ = p[1] == '0' ? '~' : '/';
-            p++;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return tok;
-}
 
 static json_t *child(json_t *node, const char *tok, size_t toklen)
 {
@@ -74,18 +39,7 @@ static json_t *child(json_t *node, const char *tok, size_t toklen)
 /* The node at pointer ptr below root, or NULL. "" is root itself. */
 static json_t *pointer_get(json_t *root, const char *ptr)
 {
-    json_t *node = root;
-    const char *p = ptr;
-    while (node && *p == '/') {
-        const char *end = strchr(p + 1, '/');
-        if (!end)
-            end = p + strlen(p);
-        char *tok = pointer_token(p + 1, end);
-        node = child(node, tok, strlen(tok));
-        free(tok);
-        p = end;
-    }
-    return *p ? NULL : node;
+    return jsonptr_get(root, ptr, child);
 }
 
 /* Set the member at ptr to value (stolen), creating missing objects on the
@@ -99,7 +53,7 @@ static int pointer_set(json_t *root, const char *ptr, json_t *value)
         const char *end = strchr(p + 1, '/');
         if (!end)
             end = p + strlen(p);
-        char *tok = pointer_token(p + 1, end);
+        char *tok = jsonptr_token(p + 1, end);
         if (!*end) {
             if (json_is_object(node)) {
                 rc = json_object_set_new(node, tok, value);
@@ -235,7 +189,7 @@ static int detect_indent(const char *buf, size_t len)
 
 static enum cr_status json_load(struct creds *c, const char *buf, size_t len, char *why, size_t whylen)
 {
-    use_wiping_allocator();
+    jsonptr_wipe_on_free();
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &err);
     if (!root) {

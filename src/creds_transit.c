@@ -21,6 +21,7 @@
 
 #include "creds.h"
 #include "expiry.h"
+#include "jsonptr.h"
 #include "util.h"
 
 #define CACHE_DIGITS 44
@@ -37,24 +38,6 @@ struct transit_doc {
     bool newline;  /* the file ended with a newline */
     enum expiry_form expiry_form;
 };
-
-/* jansson's buffers hold tokens: wipe every block it frees. */
-static void wiping_free(void *p)
-{
-    if (p) {
-        explicit_bzero(p, malloc_usable_size(p));
-        free(p);
-    }
-}
-
-static void use_wiping_allocator(void)
-{
-    static int done;
-    if (!done) {
-        json_set_alloc_funcs(malloc, wiping_free);
-        done = 1;
-    }
-}
 
 /* True when a Transit writer caches s: longer than 3 characters and either a
  * map key or a keyword, symbol or tag. */
@@ -279,39 +262,18 @@ static json_t *child(json_t *node, const char *key, size_t keylen, ssize_t *pos)
     return NULL;
 }
 
-/* Decode one reference token of a pointer (~1 is '/', ~0 is '~'; any other
- * '~' stands for itself, so "~:auth" names the keyword :auth). */
-static char *pointer_token(const char *s, const char *end)
+/* child() without the position, for jsonptr_get. */
+static json_t *child_of(json_t *node, const char *key, size_t keylen)
 {
-    char *tok = xmalloc((size_t)(end - s) + 1), *o = tok;
-    for (const char *p = s; p < end; p++) {
-        if (*p == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {
-            *o++ = p[1] == '0' ? '~' : '/';
-            p++;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return tok;
+    ssize_t pos;
+    return child(node, key, keylen, &pos);
 }
 
-/* The node at ptr below root, or NULL. */
+/* The node at ptr below root, or NULL. Tokens are strings as written, so
+ * "~:auth" names the keyword :auth. */
 static json_t *pointer_get(json_t *root, const char *ptr)
 {
-    json_t *node = root;
-    const char *p = ptr;
-    while (node && *p == '/') {
-        const char *end = strchr(p + 1, '/');
-        if (!end)
-            end = p + strlen(p);
-        char *tok = pointer_token(p + 1, end);
-        ssize_t pos;
-        node = child(node, tok, strlen(tok), &pos);
-        free(tok);
-        p = end;
-    }
-    return *p ? NULL : node;
+    return jsonptr_get(root, ptr, child_of);
 }
 
 /* Put value (stolen) as the member key of a map (array form or object). */
@@ -341,7 +303,7 @@ static int pointer_set(json_t *root, const char *ptr, json_t *value, bool verbos
         const char *end = strchr(p + 1, '/');
         if (!end)
             end = p + strlen(p);
-        char *tok = pointer_token(p + 1, end);
+        char *tok = jsonptr_token(p + 1, end);
         ssize_t pos;
         json_t *next = child(node, tok, strlen(tok), &pos);
         if (!*end) {
@@ -557,7 +519,7 @@ static void transit_free_doc(void *p)
 
 static enum cr_status transit_load(struct creds *c, const char *buf, size_t len, char *why, size_t whylen)
 {
-    use_wiping_allocator();
+    jsonptr_wipe_on_free();
     json_error_t err;
     json_t *raw = json_loadb(buf, len, JSON_ALLOW_NUL, &err);
     if (!raw) {

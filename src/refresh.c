@@ -199,9 +199,10 @@ static enum cr_status admit(const struct options *o, const struct state *ss, con
     return v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED : CR_ERR_UNREACHABLE;
 }
 
-/* Read and parse the credentials file again (under the lock) into c and
- * its status into sb; CR_OK or why it cannot be read. */
-static enum cr_status reload(const struct options *o, struct creds *c, struct stat *sb)
+/* Read and parse the credentials file (under the lock) into c and its
+ * status into sb. With f, f gets the access token, and on failure f->why
+ * says why; without f the file is only looked at. */
+static enum cr_status load_creds(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f)
 {
     char *buf = NULL, why[384];
     size_t len = 0;
@@ -209,7 +210,13 @@ static enum cr_status reload(const struct options *o, struct creds *c, struct st
     if (st == CR_OK) {
         st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
         secret_free_n(buf, len);
+        if (st != CR_OK && f)
+            snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
+    } else if (f) {
+        snprintf(f->why, sizeof f->why, "%s", why);
     }
+    if (st == CR_OK && f)
+        keep_token(f, &c->t, expiry_now_ms());
     return st;
 }
 
@@ -229,7 +236,7 @@ static enum cr_status after_answer(const struct options *o, struct creds *c, str
         struct creds cur;
         struct stat csb;
         char id[SHA256_HEX] = "";
-        if (reload(o, &cur, &csb) == CR_OK) {
+        if (load_creds(o, &cur, &csb, NULL) == CR_OK) {
             if (cur.t.refresh)
                 state_token_id(cur.t.refresh, id);
             if (id[0] && strcmp(id, sent) != 0) {
@@ -271,26 +278,6 @@ static enum cr_status after_answer(const struct options *o, struct creds *c, str
         rescue_hint(o, f);
     }
     return st;
-}
-
-/* Read and parse the credentials file into c (and its status into sb);
- * f gets its access token. On failure f->why says why. */
-static enum cr_status load_creds(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    enum cr_status st = file_read(o->credentials, &buf, &len, sb, f->why, sizeof f->why);
-    if (st != CR_OK)
-        return st;
-    char why[384];
-    st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
-    secret_free_n(buf, len);
-    if (st != CR_OK) {
-        snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
-        return st;
-    }
-    keep_token(f, &c->t, expiry_now_ms());
-    return CR_OK;
 }
 
 /* True when c's access token needs no refresh (and --force was not given). */
@@ -360,6 +347,8 @@ static enum cr_status ensure_locked(const struct options *o, const struct lock_w
     if (o->n_refresh_locks) {
         creds_free(&c);
         st = applock_acquire(&apps, o->refresh_locks, o->n_refresh_locks, w, NULL, f->why, sizeof f->why);
+        if (st == CR_ERR_CANT_WRITE)
+            why_append(f, "the refresh token was not spent");
         if (st == CR_OK)
             st = load_creds(o, &c, &sb, f);
         if (st != CR_OK || still_fresh(o, &c)) {

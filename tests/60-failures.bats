@@ -558,6 +558,9 @@ PY
         wait "$pid" 2>/dev/null || true
         ls -A "$CREDS_DIR" | grep -q credrun-tmp && seen[temp]=$((seen[temp] + 1))
         kind=$(python3 "$check" "$BATS_TEST_TMPDIR/before.json" "$CREDS") || fail "iteration $i: torn file: $(cat "$CREDS")"
+        # A killed run leaves Claude Code's lock directories behind; the next
+        # run would wait the 60 s stale rule out (tests/80-applocks.bats).
+        rmdir "$CREDS_DIR/.oauth_refresh.lock" "$(realpath "$CREDS_DIR").lock" 2>/dev/null || true
         # the next run refreshes with what the file holds
         rc=0
         cr -q --force --refresh 2>"$BATS_TEST_TMPDIR/err" || rc=$?

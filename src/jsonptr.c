@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* RFC 6901 pointers and wiped jansson buffers, shared by the JSON codecs. */
+#include "config.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonptr.h"
+#include "util.h"
+
+static void wiping_free(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+void jsonptr_wipe_on_free(void)
+{
+    static int done;
+    if (!done) {
+        json_set_alloc_funcs(malloc, wiping_free);
+        done = 1;
+    }
+}
+
+char *jsonptr_token(const char *s, const char *end)
+{
+    char *tok = xmalloc((size_t)(end - s) + 1), *o = tok;
+    for (const char *p = s; p < end; p++) {
+        if (*p == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {
+            *o++ = p[1] == '0' ? '~' : '/';
+            p++;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return tok;
+}
+
+json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child)
+{
+    json_t *node = root;
+    const char *p = ptr;
+    while (node && *p == '/') {
+        const char *end = strchr(p + 1, '/');
+        if (!end)
+            end = p + strlen(p);
+        char *tok = jsonptr_token(p + 1, end);
+        node = child(node, tok, strlen(tok));
+        free(tok);
+        p = end;
+    }
+    return *p ? NULL : node;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* What the JSON-based credential codecs share: RFC 6901 pointer tokens, a
+ * pointer walk over any notion of "child", and jansson buffers that are
+ * wiped when freed (they hold tokens). */
+#ifndef CREDRUN_JSONPTR_H
+#define CREDRUN_JSONPTR_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Make jansson wipe every block it frees; idempotent and cheap. */
+void jsonptr_wipe_on_free(void);
+
+/* Decode one reference token [s, end) of a pointer (~1 is '/', ~0 is '~',
+ * any other '~' stands for itself) into a new string. */
+char *jsonptr_token(const char *s, const char *end) __attribute__((__nonnull__, __malloc__));
+
+/* The child of node named by the token key (keylen bytes), or NULL. */
+typedef json_t *(*jsonptr_child_fn)(json_t *node, const char *key, size_t keylen);
+
+/* The node at pointer ptr below root ("" is root itself), or NULL, stepping
+ * with child. */
+json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child) __attribute__((__nonnull__(2, 3)));
+
+#endif
