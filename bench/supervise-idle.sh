@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: MIT
 # CPU time used by a supervising credrun parent while its command runs and
 # the token is far from expiry, extrapolated to one hour of command run time.
-# Prints one line: "supervise-idle: <ms CPU per hour>".
+# Prints one line: "supervise-idle: <ms CPU per hour> ms CPU per hour (...)".
 #
 #   bench/supervise-idle.sh [CREDRUN] [SECONDS]     (defaults: ./credrun, 20)
+#
+# Uses the mock endpoint named by TOKEN_URL and MOCK_PORT_FILE when both are
+# set (bench/run.sh does so), else starts its own; BENCH_WORK, when set, is
+# the scratch directory.
 #
 # CPU time is utime+stime from /proc/PID/stat, measured from the moment the
 # command runs (start-up excluded) until just before it exits. An idle parent
@@ -15,16 +19,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 credrun=${1:-${CREDRUN:-$here/../credrun}}
 secs=${2:-20}
 mockdir=$here/../tests/mock
-work=$(mktemp -d)
+work=$(mktemp -d "${BENCH_WORK:-${TMPDIR:-/tmp}}/supervise-idle.XXXXXX")
 mock_pid=
 trap '[ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 
-python3 "$mockdir/mock_server.py" --port-file "$work/port" --expires-in 3600 >"$work/mock.log" 2>&1 &
-mock_pid=$!
-MOCK_PORT_FILE=$work/port
-export MOCK_PORT_FILE
-python3 "$mockdir/mockctl" wait-port
-url="http://127.0.0.1:$(cat "$work/port")/v1/oauth/token"
+if [ -n "${TOKEN_URL:-}" ] && [ -n "${MOCK_PORT_FILE:-}" ]; then
+    url=$TOKEN_URL
+else
+    python3 "$mockdir/mock_server.py" --port-file "$work/port" --expires-in 3600 >"$work/mock.log" 2>&1 &
+    mock_pid=$!
+    MOCK_PORT_FILE=$work/port
+    export MOCK_PORT_FILE
+    python3 "$mockdir/mockctl" wait-port
+    url="http://127.0.0.1:$(cat "$work/port")/v1/oauth/token"
+fi
 python3 "$mockdir/mockctl" login --expires-in 3600 >"$work/credentials.json"
 chmod 600 "$work/credentials.json"
 mkfifo "$work/gate"
@@ -34,7 +42,7 @@ cpu_ns() {
     if [ -r "/proc/$1/schedstat" ]; then
         cut -d' ' -f1 "/proc/$1/schedstat"
     else
-        awk -v tck="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1e9 / tck }' "/proc/$1/stat"
+        awk -v tck="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / tck }' "/proc/$1/stat"
     fi
 }
 now_ns() { date +%s%N; }
@@ -50,5 +58,6 @@ c1=$(cpu_ns "$pid")
 t1=$(now_ns)
 echo go >"$work/gate"
 wait "$pid"
-echo "# supervising parent: $(( (c1 - c0) / 1000 )) us CPU in $(( (t1 - t0) / 1000000 )) ms of command run time" >&2
-awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" 'BEGIN { printf "supervise-idle: %.3f\n", c / 1e6 * 3600e9 / t }'
+awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" 'BEGIN {
+    printf "supervise-idle: %.3f ms CPU per hour (%.0f us in %.1f s of command run time)\n", c / 1e6 * 3600e9 / t, c / 1e3, t / 1e9
+}'
