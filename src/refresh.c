@@ -301,6 +301,12 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
     struct lock_wait w;
     lock_wait_init(&w, o->nonblock, o->wait_timeout);
     enum cr_status st = lock_open(o->lock_file, &f->lock_fd, f->why, sizeof f->why);
+    if (st != CR_OK && access(o->credentials, F_OK) != 0) {
+        /* No login at all (its directory is missing too): say that. */
+        snprintf(f->why, sizeof f->why, "credentials file %s does not exist: log in first (%s), or pass --credentials",
+                 o->credentials, profile_login_hint(o));
+        return CR_ERR_CREDS_MISSING;
+    }
     if (st != CR_OK)
         return st;
     st = lock_take(f->lock_fd, &w);

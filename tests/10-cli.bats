@@ -83,6 +83,12 @@ setup() {
     assert_output --partial "does not exist: log in first"
 }
 
+@test "a machine with no login at all (no ~/.claude) exits 66 and says to log in" {
+    HOME="$BATS_TEST_TMPDIR/nobody" CLAUDE_CONFIG_DIR= run "$CREDRUN" true
+    assert_failure 66
+    assert_output --partial "does not exist: log in first (claude /login)"
+}
+
 @test "the default file is \$CLAUDE_CONFIG_DIR/.credentials.json" {
     mkdir -p "$BATS_TEST_TMPDIR/cfg"
     cp "$CREDS" "$BATS_TEST_TMPDIR/cfg/.credentials.json"
