@@ -270,23 +270,7 @@ static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, ch
     }
     int indent = c->style & 0xff;
     size_t flags = JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(indent) : JSON_COMPACT);
-    char *s = json_dumps(root, flags);
-    if (!s) {
-        snprintf(why, whylen, "cannot serialize the credentials");
-        return CR_ERR_INTERNAL;
-    }
-    size_t n = strlen(s);
-    if (c->style & 0x100) {
-        char *s2 = xmalloc(n + 2);
-        memcpy(s2, s, n);
-        s2[n++] = '\n';
-        s2[n] = '\0';
-        secret_free(s);
-        s = s2;
-    }
-    *out = s;
-    *outlen = n;
-    return CR_OK;
+    return jsonptr_dump(root, flags, (c->style & 0x100) != 0, out, outlen, why, whylen);
 }
 
 static void json_free_doc(void *doc)

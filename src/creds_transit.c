@@ -590,24 +590,10 @@ static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen,
         coded = encode(&e, root, false);
         json_decref(e.seen);
     }
-    char *s = json_dumps(coded, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    enum cr_status st = jsonptr_dump(coded, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, doc->newline, out,
+                                     outlen, why, whylen);
     json_decref(coded);
-    if (!s) {
-        snprintf(why, whylen, "cannot serialize the credentials");
-        return CR_ERR_INTERNAL;
-    }
-    size_t n = strlen(s);
-    if (doc->newline) {
-        char *s2 = xmalloc(n + 2);
-        memcpy(s2, s, n);
-        s2[n++] = '\n';
-        s2[n] = '\0';
-        secret_free(s);
-        s = s2;
-    }
-    *out = s;
-    *outlen = n;
-    return CR_OK;
+    return st;
 }
 
 const struct creds_format creds_format_transit = {

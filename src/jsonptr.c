@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,4 +56,26 @@ json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child)
         p = end;
     }
     return *p ? NULL : node;
+}
+
+enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, char *why,
+                            size_t whylen)
+{
+    char *s = json_dumps(root, flags);
+    if (!s) {
+        snprintf(why, whylen, "cannot serialize the credentials");
+        return CR_ERR_INTERNAL;
+    }
+    size_t n = strlen(s);
+    if (newline) {
+        char *s2 = xmalloc(n + 2);
+        memcpy(s2, s, n);
+        s2[n++] = '\n';
+        s2[n] = '\0';
+        secret_free(s);
+        s = s2;
+    }
+    *out = s;
+    *outlen = n;
+    return CR_OK;
 }

@@ -6,7 +6,10 @@
 #define CREDRUN_JSONPTR_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "status.h"
 
 /* Make jansson wipe every block it frees; idempotent and cheap. */
 void jsonptr_wipe_on_free(void);
@@ -21,5 +24,11 @@ typedef json_t *(*jsonptr_child_fn)(json_t *node, const char *key, size_t keylen
 /* The node at pointer ptr below root ("" is root itself), or NULL, stepping
  * with child. */
 json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child) __attribute__((__nonnull__(2, 3)));
+
+/* Serialize root with jansson flags into a newly allocated *out (wipe it
+ * after use), adding a final newline when newline is set. CR_OK, or
+ * CR_ERR_INTERNAL with why filled. */
+enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, char *why,
+                            size_t whylen) __attribute__((__nonnull__(1, 4, 5, 6)));
 
 #endif
