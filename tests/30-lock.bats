@@ -14,21 +14,8 @@ setup() {
     mkfifo "$GATE"
 }
 # A failed test must not leave a holder blocked on the gate.
-teardown() {
-    local p
-    for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
-    wait || true
-}
+teardown() { kill_background; }
 
-# Wait until a file exists: the barrier a background command sets.
-wait_file() {
-    local i
-    for ((i = 0; i < 3000; i++)); do
-        [ -e "$1" ] && return 0
-        sleep 0.01
-    done
-    fail "timed out waiting for $1"
-}
 
 # A command that says it is in, then blocks until the test opens the gate.
 hold_cmd() { printf 'echo in > "%s"; read x < "%s"' "$1" "$GATE"; }

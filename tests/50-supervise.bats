@@ -45,22 +45,11 @@ setup() {
 }
 # A failed test must not leave a supervisor, a command or a terminal behind.
 teardown() {
-    local p
     if [ -n "${TMUX_SOCK:-}" ]; then tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true; fi
     if [ -s "$READY" ]; then kill -KILL "$(cut -d' ' -f1 "$READY")" 2>/dev/null || true; fi
-    for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null || true; done
-    wait || true
+    kill_background KILL
 }
 
-# Wait until a file exists, or until it holds a line matching $2.
-wait_file() {
-    local i
-    for ((i = 0; i < 3000; i++)); do
-        if [ -e "$1" ] && { [ -z "${2:-}" ] || grep -qx -- "$2" "$1"; }; then return 0; fi
-        sleep 0.01
-    done
-    fail "timed out waiting for $1${2:+ to hold $2}"
-}
 
 # Wait until process $1 is gone (or, with $2 = T, stopped).
 wait_proc() {

@@ -16,10 +16,8 @@ setup() {
 }
 # A failed test must not leave credrun or a held request behind.
 teardown() {
-    local p
-    for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null || true; done
     mockctl release >/dev/null 2>&1 || true
-    wait || true
+    kill_background KILL
 }
 
 rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }

@@ -18,27 +18,16 @@ setup() {
     mkfifo "$GATE"
 }
 teardown() {
-    local p
-    for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
-    wait || true
+    kill_background
     rmdir "$LEGACY" 2>/dev/null || true
 }
 
-# Wait (bounded) until a file has a line matching $2.
-wait_line() {
-    local i
-    for ((i = 0; i < 3000; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.01
-    done
-    fail "timed out waiting for '$2' in $1"
-}
 
 @test "credrun waits for Claude Code's live refresh lock, sends nothing, and adopts what the app wrote" {
     mkdir "$LOCKDIR"
     cr -v --refresh 2> "$BATS_TEST_TMPDIR/err" 3>&- &
     pid=$!
-    wait_line "$BATS_TEST_TMPDIR/err" "waiting for the application's lock $LOCKDIR"
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for the application's lock $LOCKDIR" partial
     [ "$(mockctl stats token_requests)" = 0 ]
     # the "app" refreshes meanwhile, then releases its lock
     mockctl login --expires-in 3600 > "$CREDS.new"
@@ -111,7 +100,7 @@ wait_line() {
     mkdir "$CREDS_DIR/.storage-write.lock"
     before=$(cat "$CREDS")
     mockctl release
-    wait_line "$BATS_TEST_TMPDIR/err" "waiting for the application's lock $CREDS_DIR/.storage-write.lock"
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for the application's lock $CREDS_DIR/.storage-write.lock" partial
     [ "$(cat "$CREDS")" = "$before" ]
     rmdir "$CREDS_DIR/.storage-write.lock"
     wait "$pid"

@@ -25,11 +25,7 @@ setup() {
     mockctl login --expires-in 200 > "$CREDS"
     chmod 600 "$CREDS"
 }
-teardown() {
-    local p
-    for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
-    wait || true
-}
+teardown() { kill_background; }
 
 file_access_token() { json_get "$CREDS" "['claudeAiOauth']['accessToken']"; }
 

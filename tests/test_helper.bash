@@ -53,3 +53,23 @@ d["claudeAiOauth"]["expiresAt"] = int((time.time() + secs) * 1000)
 open(p, "w").write(json.dumps(d, separators=(",", ":")))
 PY
 }
+
+# Kill and reap what a test left in the background, so a failed test never
+# leaves a holder blocked on a gate or a held request: kill_background [SIG].
+kill_background() {
+    local p
+    for p in $(jobs -p); do kill -"${1:-TERM}" "$p" 2>/dev/null || true; done
+    wait || true
+}
+
+# A barrier: wait (at most 30 s) until file $1 exists or, with $2, until it
+# holds a line equal to $2 (grep -x) or, with $3 = partial, containing it.
+wait_file() {
+    local i opt=-qxF
+    [ "${3:-}" = partial ] && opt=-qF
+    for ((i = 0; i < 3000; i++)); do
+        if [ -e "$1" ] && { [ -z "${2:-}" ] || grep $opt -- "$2" "$1"; }; then return 0; fi
+        sleep 0.01
+    done
+    fail "timed out waiting for $1${2:+ to hold $2}"
+}
