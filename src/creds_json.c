@@ -213,23 +213,6 @@ static enum cr_status json_load(struct creds *c, const char *buf, size_t len, ch
     return CR_OK;
 }
 
-static json_t *scopes_array(const char *scope)
-{
-    json_t *a = json_array();
-    const char *p = scope;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if (e > p)
-            json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
-        p = e;
-    }
-    return a;
-}
-
 static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
 {
     json_t *root = c->doc;
@@ -254,7 +237,7 @@ static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, ch
     }
     if (f->scopes && t->scope) {
         json_t *old = pointer_get(root, f->scopes);
-        bad |= pointer_set(root, f->scopes, json_is_string(old) ? json_string(t->scope) : scopes_array(t->scope));
+        bad |= pointer_set(root, f->scopes, json_is_string(old) ? json_string(t->scope) : jsonptr_words(t->scope, NULL));
     }
     if (f->last_refresh) {
         char ts[40];

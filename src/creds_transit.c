@@ -488,24 +488,7 @@ static json_t *scopes_value(json_t *old, const char *scope)
 {
     if (json_is_string(old))
         return string_new(scope);
-    json_t *a = json_array();
-    const char *p = scope;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if (e > p) {
-            char *w = xmalloc((size_t)(e - p) + 1);
-            memcpy(w, p, (size_t)(e - p));
-            w[e - p] = '\0';
-            json_array_append_new(a, string_new(w));
-            free(w);
-        }
-        p = e;
-    }
-    return a;
+    return jsonptr_words(scope, string_new);
 }
 
 static void transit_free_doc(void *p)

@@ -79,3 +79,23 @@ enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out
     *outlen = n;
     return CR_OK;
 }
+
+json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word))
+{
+    json_t *a = json_array();
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if (e > p) {
+            char *w = xasprintf("%.*s", (int)(e - p), p);
+            json_array_append_new(a, make ? make(w) : json_string(w));
+            free(w);
+        }
+        p = e;
+    }
+    return a;
+}

@@ -25,6 +25,10 @@ typedef json_t *(*jsonptr_child_fn)(json_t *node, const char *key, size_t keylen
  * with child. */
 json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child) __attribute__((__nonnull__(2, 3)));
 
+/* A JSON array of the space-separated words of s, each made into a JSON
+ * string by make (json_string when NULL). */
+json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word)) __attribute__((__nonnull__(1)));
+
 /* Serialize root with jansson flags into a newly allocated *out (wipe it
  * after use), adding a final newline when newline is set. CR_OK, or
  * CR_ERR_INTERNAL with why filled. */

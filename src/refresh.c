@@ -292,14 +292,19 @@ static bool still_fresh(const struct options *o, const struct creds *c)
 
 static enum cr_status ensure_locked(const struct options *o, const struct lock_wait *w, struct fresh *f);
 
-enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
+/* Start a run: f empty, the clock for every lock wait started. */
+static void fresh_init(const struct options *o, struct fresh *f, struct lock_wait *w)
 {
     memset(f, 0, sizeof *f);
     f->lock_fd = -1;
     f->expires_ms = EXPIRY_UNKNOWN;
+    lock_wait_init(w, o->nonblock, o->wait_timeout);
+}
 
+enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
+{
     struct lock_wait w;
-    lock_wait_init(&w, o->nonblock, o->wait_timeout);
+    fresh_init(o, f, &w);
     enum cr_status st = lock_open(o->lock_file, &f->lock_fd, f->why, sizeof f->why);
     if (st != CR_OK && access(o->credentials, F_OK) != 0) {
         /* No login at all (its directory is missing too): say that. */
@@ -324,11 +329,8 @@ enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
 
 enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f)
 {
-    memset(f, 0, sizeof *f);
-    f->lock_fd = -1;
-    f->expires_ms = EXPIRY_UNKNOWN;
     struct lock_wait w;
-    lock_wait_init(&w, o->nonblock, o->wait_timeout);
+    fresh_init(o, f, &w);
     return ensure_locked(o, &w, f);
 }
 
