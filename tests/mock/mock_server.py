@@ -844,6 +844,9 @@ def main(argv=None):
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--expires-in", type=float, default=3600)
     ap.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    ap.add_argument("--tls-cert", help="also serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's key (PEM)")
+    ap.add_argument("--tls-port-file", help="where to write the HTTPS port")
     args = ap.parse_args(argv)
 
     expires_in = float(args.expires_in)
@@ -864,6 +867,18 @@ def main(argv=None):
     t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                          name="serve_forever", daemon=True)
     t.start()
+    tls = None
+    if args.tls_cert:
+        # The same state behind a second, HTTPS listener on loopback.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = Server(("127.0.0.1", 0), Handler)
+        tls.state = state
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        threading.Thread(target=tls.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="serve_tls", daemon=True).start()
+        write_port_file(args.tls_port_file, tls.server_address[1])
     write_port_file(args.port_file, httpd.server_address[1])
 
     while not stop.wait(1.0):
