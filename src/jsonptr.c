@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "jsonptr.h"
 #include "util.h"
@@ -23,6 +24,11 @@ void jsonptr_wipe_on_free(void)
     static int done;
     if (!done) {
         json_set_alloc_funcs(malloc, wiping_free);
+        /* Seed jansson's hash with one getrandom(2) rather than letting it
+         * open, read and close /dev/urandom on every run. */
+        size_t seed = 0;
+        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed && seed)
+            json_object_seed(seed);
         done = 1;
     }
 }
