@@ -3,6 +3,9 @@
  * STATUS section is this table. */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "status.h"
@@ -42,4 +45,51 @@ const char *status_describe(enum cr_status st)
     if ((unsigned)st >= CR_STATUS_COUNT)
         return "unknown error";
     return table[st].what;
+}
+
+/* Cut msg (of size n, NUL-terminated, possibly truncated by vsnprintf) so
+ * that it ends in "..." on a whole UTF-8 character when it was cut. */
+static void mark_cut(char *msg, size_t n, int wanted)
+{
+    if (wanted < 0 || (size_t)wanted < n)
+        return;
+    size_t end = n - 4; /* room for "..." and the NUL */
+    while (end > 0 && ((unsigned char)msg[end] & 0xC0) == 0x80)
+        end--;
+    memcpy(msg + end, "...", 4);
+}
+
+enum cr_status cr_fail(struct cr_err *e, enum cr_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        e->msg[0] = '\0';
+    mark_cut(e->msg, sizeof e->msg, n);
+    e->status = st;
+    return st;
+}
+
+enum cr_status cr_wrap(struct cr_err *e, const char *fmt, ...)
+{
+    char ctx[CR_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        ctx[0] = '\0';
+    char old[CR_ERR_MSG_MAX];
+    memcpy(old, e->msg, sizeof old);
+    int m = snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old);
+    mark_cut(e->msg, sizeof e->msg, m);
+    return e->status;
+}
+
+void cr_clear(struct cr_err *e)
+{
+    e->status = CR_OK;
+    e->msg[0] = '\0';
 }

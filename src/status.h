@@ -23,6 +23,27 @@ enum cr_status {
     CR_STATUS_COUNT
 };
 
+/* The one error type: a status and a message formed where the failure is
+ * found, printed once by main() (or supervise's loop) as "credrun: MSG".
+ * The message never holds a secret and says what to do next. */
+#define CR_ERR_MSG_MAX 1024
+struct cr_err {
+    enum cr_status status;
+    char msg[CR_ERR_MSG_MAX]; /* without the "credrun: " prefix; "" when none */
+};
+
+/* Set e to st with a printf-formed message; returns st. A message longer
+ * than CR_ERR_MSG_MAX - 1 bytes is cut at a UTF-8 boundary and ends in "...". */
+enum cr_status cr_fail(struct cr_err *e, enum cr_status st, const char *fmt, ...)
+    __attribute__((__nonnull__(1, 3), __format__(printf, 3, 4)));
+
+/* Put "CONTEXT: " (printf-formed) before e's message, keeping its status;
+ * returns that status. */
+enum cr_status cr_wrap(struct cr_err *e, const char *fmt, ...) __attribute__((__nonnull__(1, 2), __format__(printf, 2, 3)));
+
+/* Reset e to CR_OK with an empty message. */
+void cr_clear(struct cr_err *e) __attribute__((__nonnull__));
+
 /* The exit status for a status; conflict_exit replaces 75 for CR_ERR_LOCK_BUSY only. */
 int status_exit_code(enum cr_status st, int conflict_exit);
 
