@@ -205,6 +205,11 @@ gluster_teardown() {
             "/var/log/glusterfs/bricks/$(printf '%s' "${GLUSTER_BRICK#/}" | tr / -).log" || true
         GLUSTER_CREATED=
     fi
+    # a glusterd this run started but another run's volume now uses stays up
+    if [ -n "${GLUSTER_STARTED_PID:-}" ] && _gl volume list 2>/dev/null | grep -qv '^No volumes present'; then
+        echo "gluster: leaving glusterd $GLUSTER_STARTED_PID running: other volumes use it" >&2
+        GLUSTER_STARTED_PID=
+    fi
     if [ -n "${GLUSTER_STARTED_PID:-}" ]; then
         kill -TERM "$GLUSTER_STARTED_PID" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do
