@@ -709,8 +709,10 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
     char *base = user_text ? NULL : xasprintf("%.*s", (int)strcspn(name, "/"), name);
     enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, base, &bi, err);
     free(base);
-    if (st != CR_OK)
-        return CR_ERR_INTERNAL;
+    if (st != CR_OK) {
+        err->status = CR_ERR_INTERNAL;
+        return cr_wrap(err, "the built-in profiles do not parse");
+    }
     if (user_text) {
         st = ini_parse(user_text, conf, NULL, &us, err);
         have_us = st == CR_OK;
