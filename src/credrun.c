@@ -27,6 +27,7 @@ static enum cr_status run(const struct run_config *rc, struct cr_err *err)
             return st;
         }
         cr_clear(err);
+        st = CR_OK;
     }
     if (rc->command) {
         if (rc->scope == RUN_SCOPE_REFRESH) {
