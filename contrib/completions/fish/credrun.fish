@@ -34,7 +34,7 @@ function __credrun_no_command
 end
 
 complete -c credrun -f
-complete -c credrun -n 'not __credrun_no_command' -x -a '(__fish_complete_subcommand -- -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --access-field --refresh-field --expiry-field --expiry-unit --request)'
+complete -c credrun -n 'not __credrun_no_command' -x -a '(__fish_complete_subcommand -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --access-field --refresh-field --expiry-field --expiry-unit --request)'
 complete -c credrun -n __credrun_no_command -a '(__fish_complete_command)'
 
 set -l n -n __credrun_no_command
