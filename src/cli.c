@@ -136,6 +136,10 @@ void cli_usage_hint(void)
 /* The conflicts between options, one rule a line. */
 static enum cr_status check(const struct cli *c, struct cr_err *err)
 {
+    if (c->credentials && !*c->credentials)
+        return cr_fail(err, CR_ERR_USAGE, "--credentials needs a file name, not an empty string");
+    if (c->lock_file && !*c->lock_file)
+        return cr_fail(err, CR_ERR_USAGE, "--lock-file needs a file name, not an empty string");
     if (c->env && c->no_env)
         return cr_fail(err, CR_ERR_USAGE, "--env and --no-env exclude each other");
     if (c->refresh_only && c->command)
@@ -147,6 +151,17 @@ static enum cr_status check(const struct cli *c, struct cr_err *err)
     if (!c->refresh_only && !c->command && !c->supervise)
         return cr_fail(err, CR_ERR_USAGE, "no COMMAND given (use --refresh to refresh without running one)");
     return CR_OK;
+}
+
+/* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_name_ok(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
 }
 
 /* Options that take a number or a keyword: parse optarg into c. */
@@ -172,8 +187,11 @@ static enum cr_status parse_value(int opt, const char *arg, struct cli *c, struc
             return cr_fail(err, CR_ERR_USAGE, "invalid --http-timeout '%s': give 1 to 3600 seconds", arg);
         return CR_OK;
     case OPT_ENV:
-        if (!*arg || strchr(arg, '='))
-            return cr_fail(err, CR_ERR_USAGE, "invalid --env name '%s'", arg);
+        if (!env_name_ok(arg))
+            return cr_fail(err, CR_ERR_USAGE,
+                           "invalid --env name '%s': give a variable name (letters, digits and _, not starting "
+                           "with a digit)",
+                           arg);
         c->env = arg;
         return CR_OK;
     case OPT_LOCK_SCOPE:

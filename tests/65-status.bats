@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# What a new user trips over: --status (credrun's klist), cooldowns that
+# belong to one endpoint, -v telling each decision, and the small fixes to
+# usage errors, the man page, the cron interval and the quick start.
+
+load test_helper
+
+setup_file() { mock_start; }
+teardown_file() { mock_stop; }
+setup() {
+    mockctl reset
+    new_login --expires-in 3600
+    STATE="$CREDS.credrun.state"
+    LOCK="$CREDS.credrun.lock"
+}
+teardown() {
+    mockctl release >/dev/null 2>&1 || true
+    kill_background KILL
+}
+
+SRC="$TESTS_DIR/.."
+
+# --- small fixes --------------------------------------------------------------
+
+@test "--credentials '' and --lock-file '' are usage errors (64), not a file named nothing" {
+    run "$CREDRUN" --credentials "" --refresh
+    assert_failure 64
+    assert_line --index 0 "credrun: --credentials needs a file name, not an empty string"
+    run "$CREDRUN" --credentials "$CREDS" --lock-file "" --refresh
+    assert_failure 64
+    assert_line --index 0 --partial "--lock-file needs a file name"
+}
+
+@test "an --env name that is not a variable name is a usage error (64)" {
+    for bad in 1TOKEN 'MY-TOKEN' 'A B' 'A.B' '' 'A=B'; do
+        run "$CREDRUN" --credentials "$CREDS" --env "$bad" true
+        assert_failure 64
+        assert_line --index 0 --partial "invalid --env name '$bad': give a variable name"
+    done
+    run cr --env _My_TOKEN2 sh -c 'test -n "$_My_TOKEN2"'
+    assert_success
+}
+
+@test "the man page renders json:NAME's body as {\"NAME\": refresh token}" {
+    command -v groff >/dev/null || skip "groff is not installed"
+    run sh -c 'groff -man -Tutf8 -P-cbou "$1" 2>&1' sh "$SRC/man/credrun.1"
+    assert_success
+    assert_output --partial '{"NAME": refresh token}'
+    refute_output --partial '{"NAME:'
+}
+
+# The */N of the first cron line in a file.
+cron_minutes() {
+    sed -n 's/^\*\/\([0-9]*\) \* \* \* \* .*credrun.*--*q.*/\1/p' "$1" | head -n 1
+}
+
+@test "the README, the man page and crontab.example give one cron interval, shorter than the default -m 600" {
+    readme=$(cron_minutes "$SRC/README.md")
+    man=$(cron_minutes "$SRC/man/credrun.1")
+    example=$(cron_minutes "$SRC/contrib/crontab.example")
+    [ -n "$readme" ] && [ "$readme" = "$man" ] && [ "$man" = "$example" ]
+    # a token left alone at 601 s must be refreshed by the next run, with
+    # time to spare: the interval is at most half of --min-validity
+    (( readme * 60 * 2 <= 600 ))
+}
+
+@test "configure.ac asks for the system extensions before any compile test (no autoconf warning)" {
+    command -v autoconf >/dev/null || skip "autoconf is not installed"
+    [ -f "$SRC/aclocal.m4" ] || skip "no aclocal.m4 (run ./autogen.sh)"
+    d="$BATS_TEST_TMPDIR/ac"
+    mkdir "$d"
+    cp -r "$SRC/configure.ac" "$SRC/aclocal.m4" "$d/"
+    [ -d "$SRC/m4" ] && cp -r "$SRC/m4" "$d/"
+    run sh -c 'cd "$1" && autoconf -Wall -o /dev/null 2>&1' sh "$d"
+    assert_success
+    refute_output --partial "AC_USE_SYSTEM_EXTENSIONS"
+}
+
+@test "the README's first command works for root on a fresh Debian container, which has no sudo" {
+    line=$(awk '/^```sh/ { inblock = 1; next } inblock && /^[^#]/ { print; exit }' "$SRC/README.md")
+    [ -n "$line" ]
+    stub="$BATS_TEST_TMPDIR/stub"
+    work="$BATS_TEST_TMPDIR/work"
+    mkdir -p "$stub" "$work"
+    # root, no sudo: id says 0, the build steps only record that they ran
+    printf '#!/bin/sh\necho 0\n' > "$stub/id"
+    for t in apt-get env make; do
+        printf '#!/bin/sh\necho "%s $*" >> "%s/ran"\n' "$t" "$work" > "$stub/$t"
+    done
+    for t in autogen.sh configure; do
+        printf '#!/bin/sh\necho "./%s $*" >> "%s/ran"\n' "$t" "$work" > "$work/$t"
+    done
+    chmod +x "$stub"/* "$work"/*
+    run env -i PATH="$stub" "$(command -v sh)" -c "cd '$work' && $line"
+    assert_success
+    run cat "$work/ran"
+    assert_line --index 0 "apt-get update"
+    assert_line --index 1 --partial "env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential"
+    assert_line "make demo"
+}
