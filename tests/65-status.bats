@@ -59,7 +59,9 @@ cron_minutes() {
     readme=$(cron_minutes "$SRC/README.md")
     man=$(cron_minutes "$SRC/man/credrun.1")
     example=$(cron_minutes "$SRC/contrib/crontab.example")
-    [ -n "$readme" ] && [ "$readme" = "$man" ] && [ "$man" = "$example" ]
+    [ -n "$readme" ]
+    [ "$readme" = "$man" ]
+    [ "$man" = "$example" ]
     # a token left alone at 601 s must be refreshed by the next run, with
     # time to spare: the interval is at most half of --min-validity
     (( readme * 60 * 2 <= 600 ))
