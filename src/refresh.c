@@ -84,6 +84,8 @@ static enum cr_status send_request(const struct run_config *rc, const struct cre
     enum cr_status st = config_token_url(rc, &c->t, &url, &loopback, err);
     if (st != CR_OK)
         return st;
+    if (strlen(url) < sizeof ans->endpoint)
+        memcpy(ans->endpoint, url, strlen(url) + 1);
     char *body = oauth_request_body_shaped(rc->body, rc->shape, c->t.refresh, rc->client_id, c->t.scope);
     struct http_request req = {
         .url = url,
@@ -182,16 +184,23 @@ static void rescue_hint(const struct run_config *rc, struct cr_err *err)
     free(rescue);
 }
 
-/* May the refresh token in c be spent now? Not during a shared cooldown, and
- * never if it was declared dead before (--force overrides neither). Returns
- * CR_OK, or the status to end with and err saying until when or why. */
+/* May the refresh token in c be spent now? Not during a shared cooldown of
+ * its endpoint, and never if it was declared dead before (--force overrides
+ * neither). Returns CR_OK, or the status to end with and err saying until
+ * when or why. */
 static enum cr_status admit(const struct run_config *rc, const struct state *ss, const struct creds *c,
                             struct fresh *f, struct cr_err *err)
 {
     int64_t now = expiry_now_ms();
     char id[SHA256_HEX];
     state_token_id(c->t.refresh, id);
-    enum state_verdict v = state_check(ss, id, now);
+    char *url;
+    bool loopback;
+    enum cr_status ust = config_token_url(rc, &c->t, &url, &loopback, err);
+    if (ust != CR_OK)
+        return ust;
+    enum state_verdict v = state_check(ss, id, url, now);
+    free(url);
     if (v == STATE_GO)
         return CR_OK;
     enum cr_status st = state_describe(ss, v, now, rc->login_hint, err);
@@ -406,6 +415,9 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
         }
     }
     state_save(&ss, spath, sb);
+    if (f->retry_at_ms)
+        cr_append(err, "the cooldown holds back requests to %s and is recorded in %s: removing that file clears it",
+                  ss.endpoint[0] ? ss.endpoint : "every token endpoint", spath);
     free(spath);
     return st;
 }

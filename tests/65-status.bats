@@ -101,3 +101,39 @@ cron_minutes() {
     assert_line --index 1 --partial "env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential"
     assert_line "make demo"
 }
+
+# --- cooldowns per endpoint ---------------------------------------------------
+
+@test "a cooldown at a mistyped --token-url does not hold back the fixed one; the message names the state file" {
+    set_expiry_in -10
+    bad="http://127.0.0.1:1/v1/oauth/token"
+    run "$CREDRUN" --credentials "$CREDS" --token-url "$bad" --refresh
+    assert_failure 69
+    assert_output --partial "shared cooldown"
+    assert_output --partial "the cooldown holds back requests to $bad and is recorded in $STATE: removing that file clears it"
+    [ "$(json_get "$STATE" "['cooldown']['endpoint']")" = "$bad" ]
+    # the mistyped URL stays cooled down, without a request
+    run "$CREDRUN" --credentials "$CREDS" --token-url "$bad" --refresh
+    assert_failure 69
+    assert_output --partial "failed moments ago"
+    assert_output --partial "recorded in $STATE: removing that file clears it"
+    # the fixed URL refreshes at once
+    run cr --refresh
+    assert_success
+    [ "$(mockctl stats grants)" = 1 ]
+    [ ! -e "$STATE" ]
+}
+
+@test "a cooldown recorded without an endpoint (an older credrun's file) holds back every endpoint" {
+    set_expiry_in -10
+    until=$(date -u -d '+60 sec' '+%Y-%m-%dT%H:%M:%S.000Z')
+    printf '{"cooldown": {"kind": "rate_limited", "reason": "429", "until": "%s", "backoff_step": 0}}\n' "$until" > "$STATE"
+    run cr --refresh
+    assert_failure 75
+    assert_output --partial "rate limiting (429); shared cooldown"
+    assert_output --partial "holds back requests to every token endpoint and is recorded in $STATE: removing that file clears it"
+    [ "$(mockctl stats token_requests)" = 0 ]
+    rm "$STATE"
+    run cr --refresh
+    assert_success
+}
