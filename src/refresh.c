@@ -170,7 +170,7 @@ static enum cr_status spend_and_store(const struct run_config *rc, struct creds 
     if (answer != CR_OK)
         return answer; /* stored what we could; err says what was wrong */
     keep_token(f, &c->t, now);
-    log_info("refreshed; the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    log_info("refreshed: the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
     return CR_OK;
 }
 
@@ -200,6 +200,14 @@ static enum cr_status admit(const struct run_config *rc, const struct state *ss,
     if (ust != CR_OK)
         return ust;
     enum state_verdict v = state_check(ss, id, url, now);
+    if (v != STATE_GO && log_verbose()) {
+        char ts[40];
+        expiry_format_rfc3339(v == STATE_DEAD ? ss->dead_since_ms : ss->until_ms, ts, sizeof ts);
+        if (v == STATE_DEAD)
+            log_info("quarantined: the refresh token was rejected (%s) at %s; it is not sent again", ss->dead_error, ts);
+        else
+            log_info("cooldown: no request to %s before %s (%s)", url, ts, ss->reason);
+    }
     free(url);
     if (v == STATE_GO)
         return CR_OK;
@@ -251,7 +259,8 @@ static bool adopt_peer(const struct run_config *rc, struct creds *c, struct stat
         creds_free(&cur);
         return false;
     }
-    log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
+    log_warn("adopted a peer's refresh: the token endpoint %s, but another program put new tokens in %s meanwhile: "
+             "using those",
              st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", rc->credentials);
     creds_free(c);
     *c = cur;
@@ -306,14 +315,31 @@ static enum cr_status after_answer(const struct run_config *rc, struct creds *c,
     return st;
 }
 
-/* True when c's access token needs no refresh (and --force was not given). */
-static bool still_fresh(const struct run_config *rc, const struct creds *c)
+/* True when c's access token needs no refresh (and --force was not given);
+ * -v then says so, as the decision named by what ("fresh", ...). */
+static bool still_fresh(const struct run_config *rc, const struct creds *c, const char *what)
 {
     int64_t now = expiry_now_ms();
     if (!c->t.access || rc->force || expiry_needs_refresh(c->t.expires_ms, now, rc->min_validity))
         return false;
-    log_info("access token valid for %lld s more; no refresh needed", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    log_info("%s: the access token is valid for %lld s more (over -m %ld s); no refresh needed", what,
+             (long long)expiry_seconds_left(c->t.expires_ms, now), rc->min_validity);
     return true;
+}
+
+/* -v: the file, the profile and the endpoint a run works with. */
+static void log_setting(const struct run_config *rc, const struct creds *c)
+{
+    if (!log_verbose())
+        return;
+    char *url;
+    bool loopback;
+    struct cr_err scratch;
+    if (config_token_url(rc, &c->t, &url, &loopback, &scratch) != CR_OK)
+        url = xstrdup("none usable");
+    log_info("credentials %s, profile %s, token endpoint %s", rc->credentials,
+             rc->profile_name ? rc->profile_name : "(none)", url);
+    free(url);
 }
 
 static enum cr_status ensure_locked(const struct run_config *rc, const struct lock_wait *w, struct fresh *f,
@@ -378,7 +404,7 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
         cr_append(err, "the refresh token was not spent");
     if (st == CR_OK)
         st = load_creds(rc, c, sb, f, err);
-    if (st == CR_OK && still_fresh(rc, c)) {
+    if (st == CR_OK && still_fresh(rc, c, "adopted a peer's refresh (made while credrun waited for the app's lock)")) {
         *fresh_now = true;
         creds_free(c);
     }
@@ -433,7 +459,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     enum cr_status st = load_creds(rc, &c, &sb, f, err);
     if (st != CR_OK)
         return st;
-    if (still_fresh(rc, &c)) {
+    log_setting(rc, &c);
+    if (still_fresh(rc, &c, "fresh")) {
         creds_free(&c);
         return CR_OK;
     }

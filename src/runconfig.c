@@ -75,6 +75,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
     rc->owner = p;
     if (st != CR_OK)
         return st;
+    rc->profile_name = p->name;
     rc->format = p->codec == PROFILE_CODEC_TRANSIT ? &creds_format_transit : &creds_format_json;
     rc->fields = &p->fields;
     rc->body = p->body;

@@ -25,6 +25,7 @@ struct profile; /* src/profile.h */
 enum run_scope { RUN_SCOPE_COMMAND, RUN_SCOPE_REFRESH };
 
 struct run_config {
+    const char *profile_name; /* the profile used, e.g. "claude" or "eca/openai" */
     /* Files. */
     char *credentials; /* the file, symlinks followed (owned) */
     char *lock_file;   /* owned */

@@ -137,3 +137,57 @@ cron_minutes() {
     run cr --refresh
     assert_success
 }
+
+# --- -v tells the whole story ---------------------------------------------------
+
+# The SHA-256 of the refresh token in $CREDS: its name in a quarantine.
+rt_sha() {
+    python3 -c 'import hashlib,json,sys; print(hashlib.sha256(json.load(open(sys.argv[1]))["claudeAiOauth"]["refreshToken"].encode()).hexdigest())' "$CREDS"
+}
+
+@test "-v on the fresh path names the file, the profile and the endpoint, and says fresh in one line" {
+    run --separate-stderr cr -v true
+    assert_success
+    [ "${#stderr_lines[@]}" = 2 ]
+    [ "${stderr_lines[0]}" = "credrun: credentials $CREDS, profile claude, token endpoint $TOKEN_URL" ]
+    [[ "${stderr_lines[1]}" =~ ^credrun:\ fresh:\ the\ access\ token\ is\ valid\ for\ 3[0-9]{3}\ s\ more\ \(over\ -m\ 600\ s\)\;\ no\ refresh\ needed$ ]]
+    [ "$(mockctl stats token_requests)" = 0 ]
+    # without -v, nothing
+    run --separate-stderr cr true
+    assert_success
+    [ -z "$stderr" ]
+}
+
+@test "-v says refreshed, cooldown and quarantined, one line each" {
+    set_expiry_in -10
+    run --separate-stderr cr -v --refresh
+    assert_success
+    [[ "$stderr" == *"credrun: refreshed: the new access token is valid for "* ]]
+    set_expiry_in -10
+    until=$(date -u -d '+60 sec' '+%Y-%m-%dT%H:%M:%S.000Z')
+    printf '{"cooldown": {"kind": "rate_limited", "reason": "429", "until": "%s", "endpoint": "%s"}}\n' "$until" "$TOKEN_URL" > "$STATE"
+    run --separate-stderr cr -v --refresh
+    assert_failure 75
+    [[ "$stderr" == *"credrun: cooldown: no request to $TOKEN_URL before ${until%.000Z}"*" (429)"* ]]
+    printf '{"quarantine": {"refresh_token_sha256": "%s", "error": "invalid_grant", "since": "%s"}}\n' "$(rt_sha)" "$until" > "$STATE"
+    run --separate-stderr cr -v --refresh
+    assert_failure 77
+    [[ "$stderr" == *"credrun: quarantined: the refresh token was rejected (invalid_grant) at ${until%.000Z}"*"; it is not sent again"* ]]
+    [ "$(mockctl stats token_requests)" = 1 ]
+}
+
+@test "-v says it adopted a peer's refresh made while it waited for the application's lock" {
+    set_expiry_in -5
+    lockdir="$CREDS_DIR/.oauth_refresh.lock"
+    mkdir "$lockdir"
+    cr -v --refresh 2> "$BATS_TEST_TMPDIR/err" 3>&- &
+    pid=$!
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for the application's lock $lockdir" partial
+    mockctl login --expires-in 3600 > "$CREDS.new"
+    mv "$CREDS.new" "$CREDS"
+    rmdir "$lockdir"
+    wait "$pid"
+    run grep -c "^credrun: adopted a peer's refresh (made while credrun waited for the app's lock): the access token is valid for" "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+    [ "$(mockctl stats token_requests)" = 0 ]
+}
