@@ -32,6 +32,8 @@ enum {
     OPT_REQUEST,
     OPT_SUPERVISE,
     OPT_NO_KILL_ON_EXIT,
+    OPT_STATUS,
+    OPT_JSON,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +63,8 @@ static const struct option longopts[] = {
     {"request", required_argument, NULL, OPT_REQUEST},
     {"supervise", no_argument, NULL, OPT_SUPERVISE},
     {"no-kill-on-exit", no_argument, NULL, OPT_NO_KILL_ON_EXIT},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"json", no_argument, NULL, OPT_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -76,6 +80,7 @@ static void usage(FILE *out)
           "  credrun [OPTIONS] --supervise [--] COMMAND [ARG...]\n"
           "                                            run COMMAND and keep the file fresh until it exits\n"
           "  credrun [OPTIONS] --supervise             keep the file fresh until SIGTERM (sidecar)\n"
+          "  credrun [OPTIONS] --status [--json]       say how the login stands; no request, no lock\n"
           "\n"
           "Take the credential lock beside an OAuth credentials file, refresh the access\n"
           "token only if it expires soon (never spending a refresh token twice), write the\n"
@@ -114,6 +119,10 @@ static void usage(FILE *out)
           "                            forward signals; exports nothing unless --env is given\n"
           "      --no-kill-on-exit     with --supervise: COMMAND is not sent SIGTERM when\n"
           "                            credrun dies\n"
+          "      --status              report the file, its locks and who holds them, the token's\n"
+          "                            expiry, any cooldown or quarantine; exit 0 fresh, 1 refresh\n"
+          "                            due, 75 due but cooling down, 77 log in again\n"
+          "      --json                with --status: one JSON document on stdout\n"
           "  -v, --verbose             say what is done\n"
           "  -q, --quiet               print errors only\n"
           "  -h, --help                show this help and exit\n"
@@ -142,13 +151,18 @@ static enum cr_status check(const struct cli *c, struct cr_err *err)
         return cr_fail(err, CR_ERR_USAGE, "--lock-file needs a file name, not an empty string");
     if (c->env && c->no_env)
         return cr_fail(err, CR_ERR_USAGE, "--env and --no-env exclude each other");
+    if (c->json && !c->status)
+        return cr_fail(err, CR_ERR_USAGE, "--json needs --status");
+    if (c->status && (c->refresh_only || c->supervise || c->command))
+        return cr_fail(err, CR_ERR_USAGE, "--status runs nothing and refreshes nothing: drop %s",
+                       c->command ? c->command[0] : c->refresh_only ? "--refresh" : "--supervise");
     if (c->refresh_only && c->command)
         return cr_fail(err, CR_ERR_USAGE, "--refresh runs no command, but '%s' was given", c->command[0]);
     if (c->supervise && c->refresh_only)
         return cr_fail(err, CR_ERR_USAGE, "--supervise and --refresh exclude each other");
     if (c->no_kill_on_exit && !c->supervise)
         return cr_fail(err, CR_ERR_USAGE, "--no-kill-on-exit needs --supervise");
-    if (!c->refresh_only && !c->command && !c->supervise)
+    if (!c->refresh_only && !c->command && !c->supervise && !c->status)
         return cr_fail(err, CR_ERR_USAGE, "no COMMAND given (use --refresh to refresh without running one)");
     return CR_OK;
 }
@@ -238,6 +252,8 @@ static bool *flag_slot(int opt, struct cli *c)
     case OPT_REFRESH: return &c->refresh_only;
     case OPT_SUPERVISE: return &c->supervise;
     case OPT_NO_KILL_ON_EXIT: return &c->no_kill_on_exit;
+    case OPT_STATUS: return &c->status;
+    case OPT_JSON: return &c->json;
     default: return NULL;
     }
 }

@@ -240,6 +240,11 @@ static enum cr_status load_creds(const struct run_config *rc, struct creds *c, s
     return st;
 }
 
+enum cr_status refresh_read_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
+{
+    return load_creds(rc, c, sb, NULL, err);
+}
+
 /* If the token named sent was rejected or may have been spent by a request
  * that got no answer, re-read the file once and adopt the tokens another
  * writer (one that does not take our lock) put there meanwhile. Returns true

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "runconfig.h"
 #include "status.h"
@@ -30,6 +31,12 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
  * on a descriptor of its own (supervise mode's command scope): opening and
  * flock()ing the lock file again would wait for itself. f->lock_fd stays -1. */
 enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *f, struct cr_err *err)
+    __attribute__((__nonnull__));
+
+/* Read and parse rc's credentials file into c (creds_free() it) and its
+ * status into sb, taking no lock. CR_ERR_CREDS_MISSING or
+ * CR_ERR_CREDS_MALFORMED with err saying what to do, as a run says it. */
+enum cr_status refresh_read_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
     __attribute__((__nonnull__));
 
 /* Release the lock (if held) and wipe the token. */

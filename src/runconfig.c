@@ -35,6 +35,8 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->refresh_only = c->refresh_only;
     rc->supervise = c->supervise;
     rc->no_kill_on_exit = c->no_kill_on_exit;
+    rc->status = c->status;
+    rc->status_json = c->json;
     rc->conflict_exit = c->conflict_exit;
     rc->command = c->command;
     /* A sidecar never holds the lock between refreshes. */

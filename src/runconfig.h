@@ -51,6 +51,8 @@ struct run_config {
     bool refresh_only;
     bool supervise;
     bool no_kill_on_exit;
+    bool status;      /* --status: report, send nothing, take no lock */
+    bool status_json; /* --json */
     const char *env_name;       /* the variable that receives the token; NULL: none */
     const char *unexported_env; /* --supervise: the profile's variable, left unset (NULL: none) */
     const char *login_hint;     /* what to run to log in again, e.g. "claude /login" */
