@@ -191,3 +191,175 @@ rt_sha() {
     assert_output 1
     [ "$(mockctl stats token_requests)" = 0 ]
 }
+
+# --- --status -----------------------------------------------------------------
+
+# A member of --status --json's document: sj EXPR (python, on d).
+sj() {
+    python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); v=eval(sys.argv[1]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" <<<"$output"
+}
+
+@test "--status on a fresh login: exit 0, the file, profile, lock, expiry and verdict; no secret, no request, no file created" {
+    run cr --status
+    assert_success
+    assert_line "file:          $CREDS"
+    assert_line "profile:       claude"
+    assert_line "lock:          $LOCK: not there yet (the first run creates it)"
+    assert_line --regexp "^access token:  expires 20[0-9-]{8}T[0-9:.]{12}Z \(in (5[0-9]|60) min\)$"
+    assert_line "refresh token: present"
+    assert_line "refresh:       not due (-m 600 s)"
+    assert_line "cooldown:      none"
+    assert_line "quarantine:    none"
+    assert_line "status:        fresh"
+    for t in $(file_tokens); do refute_output --partial "$t"; done
+    [ ! -e "$LOCK" ]
+    [ ! -e "$STATE" ]
+    [ "$(mockctl stats token_requests)" = 0 ]
+}
+
+@test "--status --json prints exactly the documented keys, and no secret" {
+    touch "$LOCK"
+    run --separate-stderr cr --status --json
+    assert_success
+    [ "$(sj 'list(d)')" = '["file", "profile", "lock", "app_locks", "access", "refresh_token_present", "refresh_due", "cooldown", "quarantine"]' ]
+    [ "$(sj 'list(d["lock"])')" = '["path", "held", "holder_pid", "holder_command"]' ]
+    [ "$(sj 'list(d["access"])')" = '["expires_at", "expires_in_s"]' ]
+    [ "$(sj 'd["file"]')" = "$CREDS" ]
+    [ "$(sj 'd["profile"]')" = claude ]
+    [ "$(sj 'd["lock"]')" = "{\"path\": \"$LOCK\", \"held\": false, \"holder_pid\": null, \"holder_command\": null}" ]
+    [ "$(sj 'd["app_locks"]')" = '[]' ]
+    [ "$(sj '3500 < d["access"]["expires_in_s"] <= 3600')" = true ]
+    [ "$(sj 'd["refresh_token_present"], d["refresh_due"], d["cooldown"], d["quarantine"]')" = '[true, false, null, null]' ]
+    for t in $(file_tokens); do refute_output --partial "$t"; done
+    [ -z "$stderr" ]
+}
+
+@test "--status answers while another credrun holds the lock, naming its PID and command" {
+    mkfifo "$BATS_TEST_TMPDIR/gate"
+    # credrun execs sh in place, holding the lock: sh's $$ is the holder
+    cr -- sh -c 'echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; read x < "$2"' sh "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/gate" 3>&- &
+    wait_file "$BATS_TEST_TMPDIR/ready"
+    holder=$(cat "$BATS_TEST_TMPDIR/ready")
+    run timeout 20 "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" --status
+    assert_success
+    assert_line "lock:          $LOCK: held by PID $holder (sh -c echo \$\$ > \"\$1.tmp\" && mv \"\$1.tmp\" \"\$1\"; read x < \"\$2\" sh $BATS_TEST_TMPDIR/ready $BATS_TEST_TMPDIR/gate)"
+    run timeout 20 "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" --status --json -n
+    assert_success
+    [ "$(sj 'd["lock"]["held"], d["lock"]["holder_pid"]')" = "[true, $holder]" ]
+    [[ "$(sj 'd["lock"]["holder_command"]')" == "sh -c echo"* ]]
+    echo go > "$BATS_TEST_TMPDIR/gate"
+    wait
+    run cr --status --json
+    [ "$(sj 'd["lock"]["held"]')" = false ]
+}
+
+@test "--status: a refresh due is 1, under -m too; an expired token's expiry is in the past" {
+    run cr --status -m 7200
+    assert_failure 1
+    assert_line "refresh:       due (-m 7200 s)"
+    assert_line "status:        refresh due: the next run refreshes"
+    set_expiry_in -130
+    run cr --status --json
+    assert_failure 1
+    [ "$(sj '-140 < d["access"]["expires_in_s"] <= -129')" = true ]
+    [ "$(sj 'd["refresh_due"]')" = true ]
+    run cr --status
+    assert_line --regexp "^access token:  expired .* \(2 min ago\)$"
+    [ "$(mockctl stats token_requests)" = 0 ]
+}
+
+@test "--status: a cooldown of this endpoint blocks a due refresh (75); one of another endpoint does not (1)" {
+    set_expiry_in -10
+    until=$(date -u -d '+60 sec' '+%Y-%m-%dT%H:%M:%S.000Z')
+    printf '{"cooldown": {"kind": "rate_limited", "reason": "429", "until": "%s", "endpoint": "%s"}}\n' "$until" "$TOKEN_URL" > "$STATE"
+    run cr --status --json
+    assert_failure 75
+    [ "$(sj 'd["cooldown"]')" = "{\"reason\": \"429\", \"endpoint\": \"$TOKEN_URL\", \"until\": \"$until\"}" ]
+    run cr --status
+    assert_failure 75
+    assert_line --regexp "^cooldown:      429, for $TOKEN_URL, until ${until} \(in [0-9]+ s\)$"
+    assert_line --partial "status:        refresh due, but the cooldown holds it back until $until"
+    # another endpoint's cooldown is shown, but does not hold this run back
+    run "$CREDRUN" --credentials "$CREDS" --token-url "http://127.0.0.1:1/token" --status
+    assert_failure 1
+    assert_line --partial "(not this run's endpoint)"
+    # one recorded without an endpoint holds back every endpoint
+    printf '{"cooldown": {"kind": "failing", "reason": "503", "until": "%s"}}\n' "$until" > "$STATE"
+    run cr --status --json
+    assert_failure 75
+    [ "$(sj 'd["cooldown"]["endpoint"]')" = null ]
+    # a fresh token is fresh, cooldown or not
+    set_expiry_in 3600
+    run cr --status
+    assert_success
+    [ "$(mockctl stats token_requests)" = 0 ]
+}
+
+@test "--status: log in again (77) when quarantined, or with no refresh token and an expired access token" {
+    since=$(date -u -d '-60 sec' '+%Y-%m-%dT%H:%M:%S.000Z')
+    printf '{"quarantine": {"refresh_token_sha256": "%s", "error": "invalid_grant", "since": "%s"}}\n' "$(rt_sha)" "$since" > "$STATE"
+    run cr --status --json
+    assert_failure 77
+    [ "$(sj 'd["quarantine"]')" = "{\"since\": \"$since\"}" ]
+    run cr --status
+    assert_failure 77
+    assert_line "status:        log in again (claude /login)"
+    # a new login is not quarantined
+    new_login --expires-in 3600
+    run cr --status --json
+    assert_success
+    [ "$(sj 'd["quarantine"]')" = null ]
+    # no refresh token: fine while the access token lasts, 77 once it has expired
+    python3 - "$CREDS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); del d["claudeAiOauth"]["refreshToken"]; open(sys.argv[1], "w").write(json.dumps(d))
+PY
+    run cr --status --json
+    assert_success
+    [ "$(sj 'd["refresh_token_present"]')" = false ]
+    set_expiry_in -5
+    run cr --status
+    assert_failure 77
+    assert_line "refresh token: none in the file"
+}
+
+@test "--status lists the application's lock directories that are present, with their age" {
+    mkdir "$CREDS_DIR/.oauth_refresh.lock"
+    touch -d '30 seconds ago' "$CREDS_DIR/.oauth_refresh.lock"
+    run cr --status --json
+    assert_success
+    [ "$(sj 'd["app_locks"][0]["path"]')" = "$CREDS_DIR/.oauth_refresh.lock" ]
+    [ "$(sj '29 <= d["app_locks"][0]["age_s"] <= 40')" = true ]
+    [ "$(sj 'len(d["app_locks"])')" = 1 ]
+    run cr --status
+    assert_line --regexp "^app lock:      $CREDS_DIR/.oauth_refresh.lock: present, (29|3[0-9]) s old$"
+    [ -d "$CREDS_DIR/.oauth_refresh.lock" ]
+}
+
+@test "--status exits as a run does when the file is missing (66) or malformed (65), or profiles.conf is (78)" {
+    run "$CREDRUN" --credentials "$BATS_TEST_TMPDIR/nope.json" --status
+    assert_failure 66
+    assert_output --partial "$BATS_TEST_TMPDIR/nope.json"
+    echo '{"claudeAiOauth": ' > "$CREDS"
+    run cr --status --json
+    assert_failure 65
+    assert_output --partial "fix it or log in again"
+    mkdir -p "$BATS_TEST_TMPDIR/cfg/credrun"
+    echo '[broken' > "$BATS_TEST_TMPDIR/cfg/credrun/profiles.conf"
+    run env XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/cfg" "$CREDRUN" -p claude --credentials "$CREDS" --status
+    assert_failure 78
+}
+
+@test "--status excludes --refresh, --supervise and a COMMAND; --json needs --status" {
+    run cr --status --refresh
+    assert_failure 64
+    assert_line --index 0 "credrun: --status runs nothing and refreshes nothing: drop --refresh"
+    run cr --status --supervise
+    assert_failure 64
+    run cr --status true
+    assert_failure 64
+    assert_line --index 0 --partial "drop true"
+    run cr --json --refresh
+    assert_failure 64
+    assert_line --index 0 "credrun: --json needs --status"
+}
