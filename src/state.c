@@ -15,6 +15,7 @@
 
 #include "atomicfile.h"
 #include "expiry.h"
+#include "fileown.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -145,7 +146,7 @@ char *state_format(const struct state *s)
     return out;
 }
 
-void state_load(struct state *s, const char *path)
+enum cr_status state_load(struct state *s, const char *path, const struct stat *creds, struct cr_err *err)
 {
     state_init(s);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -154,14 +155,27 @@ void state_load(struct state *s, const char *path)
             s->existed = true;
             log_warn("cannot read the state file %s (%s); ignoring it", path, strerror(errno));
         }
-        return;
+        return CR_OK;
     }
     s->existed = true;
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_SIZE) {
         log_warn("state file %s is not a small regular file; ignoring it", path);
         close(fd);
-        return;
+        return CR_OK;
+    }
+    if (!fileown_trusted(&sb, creds)) {
+        /* planted by someone else: its cooldown or quarantine means nothing */
+        log_warn("state file %s belongs to user %u, neither this user nor the credentials' owner; ignoring it "
+                 "(it is replaced)",
+                 path, (unsigned)sb.st_uid);
+        s->dirty = true;
+        close(fd);
+        return CR_OK;
+    }
+    if (fileown_check_mode("state file", path, &sb, err) != CR_OK) {
+        close(fd);
+        return err->status;
     }
     char buf[STATE_MAX_SIZE + 1];
     size_t n = 0;
@@ -172,17 +186,18 @@ void state_load(struct state *s, const char *path)
         if (r < 0) {
             log_warn("cannot read the state file %s (%s); ignoring it", path, strerror(errno));
             close(fd);
-            return;
+            return CR_OK;
         }
         n += (size_t)r;
     }
     close(fd);
-    struct cr_err err;
-    if (state_parse(s, buf, n, &err) != CR_OK) {
+    struct cr_err perr;
+    if (state_parse(s, buf, n, &perr) != CR_OK) {
         s->dirty = true; /* replace it at the next save */
-        log_warn("state file %s is malformed (%s); ignoring it", path, err.msg);
+        log_warn("state file %s is malformed (%s); ignoring it", path, perr.msg);
     }
     s->existed = true;
+    return CR_OK;
 }
 
 void state_save(struct state *s, const char *path, const struct stat *creds)
