@@ -50,6 +50,21 @@ static void copy_printable(char *dst, size_t n, const char *src)
     dst[o] = '\0';
 }
 
+/* Copy a word the file gives for a message (a reason: "429", "no answer";
+ * an error code: invalid_grant) into dst, or "" when it is anything else:
+ * a message never quotes a file's other contents. */
+static void copy_word(char *dst, size_t n, const char *src)
+{
+    dst[0] = '\0';
+    size_t len = src ? strlen(src) : 0;
+    if (!len || len >= n)
+        return;
+    bool status = len <= 3 && strspn(src, "0123456789") == len;
+    bool words = src[0] != ' ' && strspn(src, "abcdefghijklmnopqrstuvwxyz_ ") == len;
+    if (status || words)
+        memcpy(dst, src, len + 1);
+}
+
 /* True when s is a SHA-256 in lower-case hex. */
 static bool is_hex_id(const char *s)
 {
@@ -92,7 +107,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
         }
         s->kind = strcmp(k, "rate_limited") == 0 ? STATE_COOL_RATE : STATE_COOL_FAIL;
         s->step = step ? (unsigned)json_integer_value(step) : 0;
-        copy_printable(s->reason, sizeof s->reason, json_string_value(reason));
+        copy_word(s->reason, sizeof s->reason, json_string_value(reason));
     }
     json_t *q = json_object_get(root, "quarantine");
     if (q) {
@@ -102,7 +117,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
             goto out;
         }
         memcpy(s->dead, id, SHA256_HEX);
-        copy_printable(s->dead_error, sizeof s->dead_error, json_string_value(json_object_get(q, "error")));
+        copy_word(s->dead_error, sizeof s->dead_error, json_string_value(json_object_get(q, "error")));
     }
 out:
     json_decref(root);
