@@ -288,7 +288,7 @@ PY
     echo "{\"cooldown\": \"$P1\"}" > "$CREDS.credrun.state"
     chmod 666 "$CREDS.credrun.state"
     say cr -v --refresh
-    rm "$CREDS.credrun.state" # the test's own, left as it was
+    rm -f "$CREDS.credrun.state" # the test's own, left as it was
     collect
 
     # profiles.conf errors
