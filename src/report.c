@@ -55,13 +55,23 @@ static void gather_app_locks(const struct run_config *rc, struct report *r)
 }
 
 /* The shared state: a running cooldown, and whether it holds back the
- * endpoint a refresh of t would go to; a quarantine of t's refresh token. */
-static void gather_state(const struct run_config *rc, const struct tokens *t, struct report *r)
+ * endpoint a refresh of t (in the file of status sb) would go to; a
+ * quarantine of t's refresh token. A state file anyone may write fails
+ * as in a run, when a refresh is due (a run reads it only then). */
+static enum cr_status gather_state(const struct run_config *rc, const struct tokens *t, const struct stat *sb,
+                                   struct report *r, struct cr_err *err)
 {
     char *spath = state_path(rc->credentials);
     struct state ss;
-    state_load(&ss, spath);
+    enum cr_status st = state_load(&ss, spath, sb, err);
     free(spath);
+    if (st != CR_OK && r->refresh_due)
+        return st; /* a run would stop here too */
+    if (st != CR_OK) {
+        log_warn("%s", err->msg); /* a run with a fresh token never reads it */
+        cr_clear(err);
+        state_init(&ss);
+    }
     char *url = NULL;
     bool loopback;
     struct cr_err scratch;
@@ -85,6 +95,7 @@ static void gather_state(const struct run_config *rc, const struct tokens *t, st
         }
     }
     free(url);
+    return CR_OK;
 }
 
 enum cr_status report_gather(const struct run_config *rc, struct report *r, struct cr_err *err)
@@ -108,9 +119,9 @@ enum cr_status report_gather(const struct run_config *rc, struct report *r, stru
     r->expires_ms = c.t.expires_ms;
     r->refresh_present = c.t.refresh != NULL;
     r->refresh_due = !c.t.access || rc->force || expiry_needs_refresh(c.t.expires_ms, r->now_ms, rc->min_validity);
-    gather_state(rc, &c.t, r);
+    st = gather_state(rc, &c.t, &sb, r, err);
     creds_free(&c);
-    return CR_OK;
+    return st;
 }
 
 /* True when the access token can still be used. */

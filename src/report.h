@@ -61,8 +61,8 @@ struct report {
 
 /* Gather the report for rc into r: read the credentials file, the state
  * file, the lock files' status and /proc/locks; take no lock, send nothing.
- * CR_OK, or CR_ERR_CREDS_MISSING / CR_ERR_CREDS_MALFORMED with err saying
- * what to do, as a run would. */
+ * CR_OK, or what a run would fail with (CR_ERR_CREDS_MISSING,
+ * CR_ERR_CREDS_MALFORMED, CR_ERR_UNSAFE_FILE) with err saying what to do. */
 enum cr_status report_gather(const struct run_config *rc, struct report *r, struct cr_err *err)
     __attribute__((__nonnull__));
 

@@ -363,3 +363,17 @@ PY
     assert_failure 64
     assert_line --index 0 "credrun: --json needs --status"
 }
+
+@test "--status on a state file anyone may write: 78 when a refresh is due (as a run), a warning while fresh" {
+    echo '{}' > "$STATE"
+    chmod 666 "$STATE"
+    run --separate-stderr cr --status
+    assert_success
+    [[ "$stderr" == *"$STATE"* ]]
+    set_expiry_in -10
+    run cr --status
+    assert_failure 78
+    run cr --refresh
+    assert_failure 78
+    [ "$(mockctl stats token_requests)" = 0 ]
+}
