@@ -321,11 +321,14 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
                        rc->login_hint);
     if (st != CR_OK)
         return st;
-    st = lock_take(f->lock_fd, &w);
+    st = lock_take_named(f->lock_fd, rc->lock_file, &w);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY)
-            cr_fail(err, st, "lock %s is held by another process", rc->lock_file);
-        else
+        if (st == CR_ERR_LOCK_BUSY) {
+            char who[200];
+            lock_holder(f->lock_fd, who, sizeof who);
+            cr_fail(err, st, "lock %s is held by another process%s%s", rc->lock_file, who[0] ? ", " : "", who);
+            lock_wait_gave_up(&w, err);
+        } else
             cr_fail(err, st, "cannot lock %s: %m", rc->lock_file);
         close(f->lock_fd);
         f->lock_fd = -1;
