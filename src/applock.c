@@ -15,6 +15,7 @@
 
 #include "applock.h"
 #include "expiry.h"
+#include "fileown.h"
 #include "fsclock.h"
 #include "log.h"
 #include "util.h"
@@ -49,13 +50,17 @@ static double dir_now(const char *lock, struct dir_clock *c)
         c->read = true;
         char *name = xasprintf("%s.credrun-clock.%ld", lock, (long)getpid());
         struct timespec t;
-        if (fsclock_touch(AT_FDCWD, name, true, &t) == 0) {
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd >= 0 && fsclock_read(fd, &t) == 0) {
             c->at_s = fsclock_seconds(t);
         } else {
             log_info("cannot read the filesystem's clock beside %s (%s); using this machine's", lock, strerror(errno));
             c->at_s = (double)expiry_now_ms() / 1000;
         }
-        unlink(name);
+        if (fd >= 0) {
+            close(fd);
+            unlink(name);
+        }
         free(name);
         c->mono_ms = mono_ms();
     }
@@ -177,7 +182,7 @@ static void speak_ofd(void *arg)
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = open(sp->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    int f = fileown_open_lock(sp->path, NULL, true);
     if (f < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "fileown.h"
 #include "lock.h"
 #include "log.h"
 
@@ -151,11 +152,9 @@ enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(voi
     return st;
 }
 
-enum cr_status lock_open(const char *path, int *fd, struct cr_err *err)
+enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_err *err)
 {
-    int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-    if (f < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
-        f = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    int f = fileown_open_lock(path, like, false);
     if (f < 0) {
         if (errno == ELOOP)
             return cr_fail(err, CR_ERR_CANT_WRITE, "lock file %s is a symbolic link; remove it or pass --lock-file", path);
