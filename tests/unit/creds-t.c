@@ -78,13 +78,13 @@ int main(void)
     /* Pretty files stay pretty; pointers with escapes; seconds and RFC 3339. */
     static const struct creds_fields odd = {
         .access = "/a~1b/tok", .refresh = "/a~1b/r~0t", .expiry = "/exp", .unit = EXPIRY_UNIT_S};
-    is_int(load(&c, &odd, "{\n  \"a/b\": {\n    \"tok\": \"x\",\n    \"r~t\": \"y\"\n  },\n  \"exp\": 100\n}\n"), CR_OK,
+    is_int(load(&c, &odd, "{\n  \"a/b\": {\n    \"tok\": \"x\",\n    \"r~t\": \"y\"\n  },\n  \"exp\": 1764064800\n}\n"), CR_OK,
            "escaped pointers and seconds load");
     is_str(c.t.refresh, "y", "~0 and ~1 decode");
-    is_int(c.t.expires_ms, 100000, "seconds become ms");
-    creds_update(&c, "x2", NULL, 200000, NULL);
+    is_int(c.t.expires_ms, 1764064800000LL, "seconds become ms");
+    creds_update(&c, "x2", NULL, 1764068400000LL, NULL);
     creds_store(&c, &out, &len, &err);
-    is_str(out, "{\n  \"a/b\": {\n    \"tok\": \"x2\",\n    \"r~t\": \"y\"\n  },\n  \"exp\": 200\n}\n",
+    is_str(out, "{\n  \"a/b\": {\n    \"tok\": \"x2\",\n    \"r~t\": \"y\"\n  },\n  \"exp\": 1764068400\n}\n",
            "an indented file keeps its indentation and final newline");
     free(out);
     creds_free(&c);

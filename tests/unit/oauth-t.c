@@ -109,7 +109,8 @@ int main(void)
     ok(r.extra[0] && strcmp(r.extra[0], "2026-12-25T10:00:00Z") == 0 && r.extra[1] == NULL,
        "extra members are kept, absent ones are NULL");
     bool known;
-    is_int(oauth_response_expiry(&r, 0, false, &known), 1795600800000LL, "the absolute expiry is the expiry");
+    is_int(oauth_response_expiry(&r, 1795600800000LL - 3600000, false, &known), 1795600800000LL,
+           "the absolute expiry is the expiry");
     ok(known, "and it is known");
     oauth_response_free(&r);
     static const char bad_at[] = "{\"accessToken\":\"at\",\"accessTokenExpiresAt\":\"soon\"}";
@@ -121,7 +122,8 @@ int main(void)
     static const char jwt_answer[] =
         "{\"access_token\":\"eyJhbGciOiJub25lIn0.eyJleHAiOjIwMDAwMDAwMDB9.sig\",\"expires_in\":60}";
     is_int(parse(200, jwt_answer, &r), CR_OK, "an answer with a JWT access token parses");
-    is_int(oauth_response_expiry(&r, 1000, true, &known), 2000000000000LL, "jwt_first takes the token's exp");
+    is_int(oauth_response_expiry(&r, 2000000000000LL - 60000, true, &known), 2000000000000LL,
+           "jwt_first takes the token's exp");
     is_int(oauth_response_expiry(&r, 1000, false, &known), 61000, "otherwise expires_in wins");
     oauth_response_free(&r);
     is_int(parse(200, "{\"access_token\":\"opaque\"}", &r), CR_OK, "an answer with no expiry parses");

@@ -123,14 +123,14 @@ int main(void)
     };
     is_int(load(&c, &openai_new, eca, &err), CR_OK, "a file without the provider loads");
     ok(c.t.access == NULL && c.t.refresh == NULL && c.t.expires_ms == EXPIRY_UNKNOWN, "with no tokens");
-    creds_update(&c, "~at", "^rt", 1000, NULL);
+    creds_update(&c, "~at", "^rt", 1764068400000LL, NULL);
     out = store(&c);
     ok(strstr(out, "\"~~at\"") && strstr(out, "\"~^rt\""), "strings that start with ~ or ^ are escaped");
     creds_free(&c);
     is_int(load(&c, &openai_new, out, &err), CR_OK, "the file with the added entry loads");
     is_str(c.t.access, "~at", "and its new access token reads back unescaped");
     is_str(c.t.refresh, "^rt", "and its new refresh token too");
-    is_int(c.t.expires_ms, 1000, "and its expiry");
+    is_int(c.t.expires_ms, 1764068400000LL, "and its expiry");
     creds_free(&c);
     is_int(load(&c, &mcp, out, &err), CR_OK, "entries after the added one still load");
     is_str(c.t.refresh, "mcp-rt-untouched", "their codes were renumbered right");
@@ -143,39 +143,39 @@ int main(void)
     n += (size_t)snprintf(big + n, cap - n, "[\"^ \",\"~:auth\",[\"^ \"");
     for (int i = 0; i < 2100; i++)
         n += (size_t)snprintf(big + n, cap - n,
-                              ",\"p-%04d\",[\"^ \",\"~:api-key\",\"at-%d\",\"~:expires-at\",%d,\"p-%04d\",true]", i, i, i,
+                              ",\"p-%04d\",[\"^ \",\"~:api-key\",\"at-%d\",\"~:expires-at\",%d,\"p-%04d\",true]", i, i, 1700000000 + i,
                               i ? i - 1 : 0);
     n += (size_t)snprintf(big + n, cap - n, "]]");
     static const struct creds_fields last = {
         .access = "/~:auth/p-2099/~:api-key", .expiry = "/~:auth/p-2099/~:expires-at", .unit = EXPIRY_UNIT_S};
     is_int(load(&c, &last, big, &err), CR_OK, "a large document written without a cache loads");
-    creds_update(&c, "at-new", NULL, 5000, NULL);
+    creds_update(&c, "at-new", NULL, 1764068400000LL, NULL);
     out = store(&c);
     ok(has_two_digit_code(out), "stored, it uses two-digit codes");
     ok(strlen(out) < n, "and is smaller for them");
     creds_free(&c);
     is_int(load(&c, &last, out, &err), CR_OK, "it loads again past the cache's wrap-around");
     is_str(c.t.access, "at-new", "the last entry has the new token");
-    is_int(c.t.expires_ms, 5000, "and expiry");
+    is_int(c.t.expires_ms, 1764068400000LL, "and expiry");
     creds_free(&c);
     static const struct creds_fields mid = {
         .access = "/~:auth/p-1990/~:api-key", .expiry = "/~:auth/p-1990/~:expires-at", .unit = EXPIRY_UNIT_S};
     is_int(load(&c, &mid, out, &err), CR_OK, "an entry just after the wrap-around loads");
     is_str(c.t.access, "at-1990", "with its own token");
-    is_int(c.t.expires_ms, 1990000, "and expiry");
+    is_int(c.t.expires_ms, 1700001990000LL, "and expiry");
     creds_free(&c);
     free(out);
     free(big);
 
     /* Verbose Transit (JSON objects): no cache, written without one. */
     static const char verbose[] = "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a\",\"~:refresh-token\":\"r\","
-                                  "\"~:expires-at\":\"~i10\"}},\"~:version\":6}";
+                                  "\"~:expires-at\":\"~i1764064800\"}},\"~:version\":6}";
     is_int(load(&c, &anthropic, verbose, &err), CR_OK, "a :json-verbose file loads");
-    is_int(c.t.expires_ms, 10000, "\"~i10\" is an integer");
-    creds_update(&c, "a2", "r2", 20000, NULL);
+    is_int(c.t.expires_ms, 1764064800000LL, "\"~i1764064800\" is an integer");
+    creds_update(&c, "a2", "r2", 1764068400000LL, NULL);
     out = store(&c);
     is_str(out,
-           "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a2\",\"~:refresh-token\":\"r2\",\"~:expires-at\":\"~i20\"}},"
+           "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a2\",\"~:refresh-token\":\"r2\",\"~:expires-at\":\"~i1764068400\"}},"
            "\"~:version\":6}",
            "it is written verbose, the expiry in the form it had");
     free(out);
