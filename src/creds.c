@@ -294,8 +294,8 @@ enum cr_status creds_check_store(const struct creds *c, struct cr_err *err)
                                                                 : NULL;
     if (missing)
         return cr_fail(err, CR_ERR_CANNOT_PLACE,
-                       "%s names nothing in the file: check the pointer (--%s-field) or log in again; the refresh "
-                       "token was not spent",
+                       "%s names nothing in the file: check the pointer given as --%s-field, or log in again if the "
+                       "file holds no login",
                        missing, missing == f->access ? "access" : "refresh");
     /* Stand-ins shaped like the answer: every field the store may write. */
     int64_t now = expiry_now_ms();
@@ -313,11 +313,8 @@ enum cr_status creds_check_store(const struct creds *c, struct cr_err *err)
     if (st == CR_OK)
         st = c->format->dump(copy.doc, &out, &len, err);
     c->format->free_doc(copy.doc);
-    if (st != CR_OK) {
-        if (st == CR_ERR_CANNOT_PLACE)
-            cr_append(err, "the refresh token was not spent");
+    if (st != CR_OK)
         return st;
-    }
     struct creds back;
     struct cr_err berr;
     st = creds_load(&back, c->format, f, out, len, &berr);
@@ -336,8 +333,7 @@ enum cr_status creds_check_store(const struct creds *c, struct cr_err *err)
         creds_free(&back);
     if (lost)
         return cr_fail(err, CR_ERR_CANNOT_PLACE,
-                       "the new tokens would not read back from %s after a refresh: fix the pointer or the file; "
-                       "the refresh token was not spent",
+                       "the new tokens would not read back from %s after a refresh: fix the pointer or the file",
                        lost);
     return CR_OK;
 }

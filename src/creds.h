@@ -123,7 +123,8 @@ enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, struct c
  * The access and refresh pointers must name a value in the file, the store
  * code is run into a copy of the document with stand-in tokens, and the
  * result must read back with them. CR_OK, or CR_ERR_CANNOT_PLACE with err
- * naming the pointer. Only on the refresh path. */
+ * naming the pointer (the caller adds which file). Only on the refresh path:
+ * it copies the whole document. */
 enum cr_status creds_check_store(const struct creds *c, struct cr_err *err) __attribute__((__nonnull__));
 
 /* An expiry number n written in unit (s or ms) as epoch ms: 0, or -1 when

@@ -13,9 +13,10 @@
  * 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. */
 #define EXPIRY_MIN_MS (-62167219200000LL)
 #define EXPIRY_MAX_MS 253402300799999LL
-/* A configured expiry in s or ms outside these (and > 0) is a unit mistake. */
+/* A configured expiry in s or ms outside these (and > 0) is a unit mistake:
+ * before the year 2000, or after the year 2100. */
 #define EXPIRY_SANE_FROM_MS 946684800000LL /* 2000-01-01 */
-#define EXPIRY_SANE_TO_MS 4102444800000LL  /* 2100-01-01 */
+#define EXPIRY_SANE_TO_MS 4133980800000LL  /* 2101-01-01 */
 
 /* The wall clock now, in epoch milliseconds. */
 int64_t expiry_now_ms(void);

@@ -3,8 +3,10 @@
 #ifndef CREDRUN_UTIL_H
 #define CREDRUN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Allocate or die with exit 71; never return NULL. */
 void *xmalloc(size_t n) __attribute__((__malloc__, __returns_nonnull__));
@@ -32,5 +34,13 @@ char *path_follow_links(const char *path) __attribute__((__nonnull__));
 int parse_long(const char *s, long min, long max, long *out) __attribute__((__nonnull__));
 /* Parse a non-negative decimal number of seconds ("2", "0.5"); 0 or -1. */
 int parse_seconds(const char *s, double *out) __attribute__((__nonnull__));
+
+/* "a directory", "a FIFO", "a device", ...: what mode says a file is, for
+ * messages. */
+const char *file_kind(mode_t mode);
+
+/* True when s is valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF), as jansson requires of every key and string. */
+bool utf8_valid(const char *s) __attribute__((__nonnull__));
 
 #endif
