@@ -79,7 +79,7 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
-int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
+int expiry_parse_rfc3339_unbounded(const char *s, int64_t *out_ms)
 {
     int y, mo, d, h, mi, sec, ms = 0;
     const char *p = s;
@@ -119,8 +119,14 @@ int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
         return -1;
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
-    int64_t t = secs * 1000 + ms;
-    if (t < EXPIRY_MIN_MS || t > EXPIRY_MAX_MS)
+    *out_ms = secs * 1000 + ms;
+    return 0;
+}
+
+int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
+{
+    int64_t t;
+    if (expiry_parse_rfc3339_unbounded(s, &t) != 0 || t < EXPIRY_MIN_MS || t > EXPIRY_MAX_MS)
         return -1;
     *out_ms = t;
     return 0;

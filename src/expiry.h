@@ -44,6 +44,10 @@ int64_t expiry_clamp_answer(int64_t now_ms, int64_t expires_ms);
  * or a time outside EXPIRY_MIN_MS..EXPIRY_MAX_MS. */
 int expiry_parse_rfc3339(const char *s, int64_t *out_ms);
 
+/* The same without the range: a time a token answer gives, which is clamped
+ * (expiry_clamp_answer) rather than refused. Never more than a day past it. */
+int expiry_parse_rfc3339_unbounded(const char *s, int64_t *out_ms);
+
 /* Format epoch ms as RFC 3339 UTC with milliseconds ("2026-11-25T10:00:00.000Z")
  * into buf (at least 32 bytes), first clamped to EXPIRY_MIN_MS..EXPIRY_MAX_MS
  * so that expiry_parse_rfc3339 always reads it back. */

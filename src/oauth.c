@@ -215,7 +215,7 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
         if (shape->expires_at) {
             json_t *ea = json_object_get(root, shape->expires_at);
             if (ea && !json_is_null(ea)) {
-                if (!json_is_string(ea) || expiry_parse_rfc3339(json_string_value(ea), &r->expires_at_ms) != 0) {
+                if (!json_is_string(ea) || expiry_parse_rfc3339_unbounded(json_string_value(ea), &r->expires_at_ms) != 0) {
                     cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered %ld with a %s that is not an RFC 3339 time", status,
                              shape->expires_at);
                     json_decref(root);

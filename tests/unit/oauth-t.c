@@ -130,5 +130,18 @@ int main(void)
     oauth_response_expiry(&r, 1000, true, &known);
     ok(!known, "and its expiry is not known");
     oauth_response_free(&r);
+
+    /* An absolute expiry is clamped like expires_in (issue 11). */
+    static const struct oauth_shape camel = {.access = "accessToken", .refresh = "refreshToken", .expires_at = "expiresAt"};
+    static const char far[] = "{\"accessToken\":\"at\",\"refreshToken\":\"rt\",\"expiresAt\":\"9999-12-31T23:59:59-01:00\"}";
+    is_int(oauth_parse_response_shaped(200, far, strlen(far), &camel, &r, &err), CR_OK,
+           "an answer with an expiry past 9999 UTC parses");
+    is_int(oauth_response_expiry(&r, 1764064800000LL, false, &known), 1764064800000LL + 31536000000LL,
+           "and is clamped to a year from now");
+    oauth_response_free(&r);
+    static const char past[] = "{\"accessToken\":\"at\",\"expiresAt\":\"2001-01-01T00:00:00Z\"}";
+    is_int(oauth_parse_response_shaped(200, past, strlen(past), &camel, &r, &err), CR_OK, "one in the past parses");
+    is_int(oauth_response_expiry(&r, 1764064800000LL, false, &known), 1764064800000LL + 1000, "and is clamped to 1 s");
+    oauth_response_free(&r);
     return tap_done();
 }

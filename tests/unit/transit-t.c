@@ -204,5 +204,52 @@ int main(void)
            CR_OK, "nil and empty tokens load");
     ok(c.t.access == NULL && c.t.refresh == NULL, "as no tokens");
     creds_free(&c);
+
+    /* A map with a dangling key is refused on reading (issue 11). */
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:api-key\",\"at\",\"~:note\"]]]", &err),
+           CR_ERR_CREDS_MALFORMED, "a map with a key and no value is malformed");
+    ok(strstr(err.msg, "a key without a value") != NULL, "and says so: %s", err.msg);
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:x\",[\"~#cmap\",[1,2,3]]]", &err), CR_ERR_CREDS_MALFORMED,
+           "a ~#cmap with a key and no value too");
+    /* A provider entry written as ~#cmap reads, but nothing is placed in it. */
+    static const char cmap[] = "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"~#cmap\",[\"~:api-key\",\"at\","
+                               "\"~:refresh-token\",\"rt\",\"~:expires-at\",1764064800]]]]";
+    is_int(load(&c, &anthropic, cmap, &err), CR_OK, "a ~#cmap provider entry loads");
+    is_str(c.t.refresh, "rt", "and its tokens read");
+    is_int(creds_check_store(&c, &err), CR_ERR_CANNOT_PLACE, "but the successor cannot be placed");
+    ok(strstr(err.msg, "/~:auth/anthropic/~:api-key") != NULL, "naming the pointer: %s", err.msg);
+    creds_free(&c);
+    is_int(load(&c, &anthropic, eca, &err), CR_OK, "the ECA cache loads");
+    is_int(creds_check_store(&c, &err), CR_OK, "and its successor can be placed");
+    creds_free(&c);
+
+    /* The Transit codec's primitives. */
+    const struct creds_format *T = &creds_format_transit;
+    void *doc;
+    static const char prim[] = "[\"^ \",\"~:m\",[\"^ \",\"abcd\",\"~~x\"],\"~:l\",[\"a\",\"b\"],\"~:e\",\"~m1764064800000\"]";
+    is_int(T->parse(prim, strlen(prim), &doc, &err), CR_OK, "parse gives a document");
+    json_t *root = T->root(doc), *m = T->child(root, "~:m", 3);
+    size_t sn;
+    is_str(T->string(T->child(m, "abcd", 4), &sn), "~x", "child finds a member, string unescapes it");
+    ok(T->string(T->child(root, "~:m", 3), &sn) == NULL, "a map is no string");
+    ok(T->is_list(T->child(root, "~:l", 3)) && !T->is_list(m), "is_list tells lists from maps");
+    is_int(T->put(m, "efgh", T->make_string("^y")), 0, "put appends a new key to a map");
+    is_str(T->string(T->child(m, "efgh", 4), &sn), "^y", "and it reads back");
+    is_int(T->put(T->child(root, "~:l", 3), "1", T->make_string("c")), 0, "put replaces an existing list slot");
+    is_int(T->put(T->child(root, "~:l", 3), "k", T->make_string("c")), -1, "but adds no key to a list");
+    is_int(T->put(m, "\xff", T->make_string("z")), -1, "put refuses a key that is not UTF-8");
+    ok(json_is_null(T->make_string(NULL)), "no token is nil");
+    double num;
+    int64_t ms;
+    is_int(T->read_time(doc, T->child(root, "~:e", 3), EXPIRY_UNIT_S, &num, &ms), 0, "~m is an absolute time");
+    is_int(ms, 1764064800000LL, "in ms");
+    json_t *tv = T->make_time(doc, EXPIRY_UNIT_S, 1764068400000LL);
+    is_str(json_string_value(tv), "~m1764068400000", "make_time keeps the form read");
+    json_decref(tv);
+    json_t *ti = json_string("~i1764064800");
+    is_int(T->read_time(doc, ti, EXPIRY_UNIT_S, &num, &ms), 1, "~i is a number in the unit");
+    ok(num == 1764064800.0, "read as written");
+    json_decref(ti);
+    T->free_doc(doc);
     return tap_done();
 }
