@@ -198,3 +198,14 @@ const char *file_kind(mode_t mode)
         return "a socket";
     return S_ISREG(mode) ? "a regular file" : "not a regular file";
 }
+
+bool is_plain_word(const char *s)
+{
+    size_t n = 0;
+    if (*s < 'a' || *s > 'z')
+        return false;
+    for (; s[n]; n++)
+        if (n >= 40 || !((s[n] >= 'a' && s[n] <= 'z') || strchr("_-./", s[n])))
+            return false;
+    return true;
+}
