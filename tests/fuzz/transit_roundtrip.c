@@ -212,8 +212,37 @@ static void check_one(const struct creds_fields *f, const char *buf, size_t len)
     free(out);
 }
 
+/* True when v holds a Transit map with a key and no value (["^ ", k]):
+ * a known bug (tests/fuzz/crashes-found/transit_roundtrip-dangling-map-key)
+ * that FUZZ_SKIP_KNOWN=1 steps over, to look for others meanwhile. */
+static bool dangling_key(json_t *v)
+{
+    struct fuzz_map m;
+    if (json_is_array(v) && json_array_size(v) % 2 == 0 && json_array_size(v) > 0 && fuzz_as_map(v, true, &m) == false &&
+        json_is_string(json_array_get(v, 0)) && strcmp(json_string_value(json_array_get(v, 0)), "^ ") == 0)
+        return true;
+    size_t i;
+    json_t *e;
+    const char *k;
+    if (json_is_array(v))
+        json_array_foreach(v, i, e) if (dangling_key(e)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, e) if (dangling_key(e)) return true;
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int skip_known = -1;
+    if (skip_known < 0)
+        skip_known = getenv("FUZZ_SKIP_KNOWN") && *getenv("FUZZ_SKIP_KNOWN") == '1';
+    if (skip_known) {
+        json_t *raw = json_loadb((const char *)data, size, READ_FLAGS, NULL);
+        bool skip = dangling_key(raw);
+        json_decref(raw);
+        if (skip)
+            return 0;
+    }
     for (size_t i = 0; i < sizeof fieldsets / sizeof *fieldsets; i++)
         check_one(&fieldsets[i], (const char *)data, size);
     return 0;
