@@ -16,17 +16,17 @@
 
 static bool codec_load(struct creds *c, const struct creds_fields *f, const char *buf, size_t len)
 {
-    char why[256];
-    return creds_load(c, &creds_format_json, f, buf, len, why, sizeof why) == CR_OK;
+    struct cr_err err;
+    return creds_load(c, &creds_format_json, f, buf, len, &err) == CR_OK;
 }
 
 /* 1 stored, 0 refused (a parent of a token is not an object), abort on
  * anything else. */
 static int codec_store(struct creds *c, char **out, size_t *outlen)
 {
-    char why[256];
-    enum cr_status st = creds_store(c, out, outlen, why, sizeof why);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_CREDS_MALFORMED, "store failed with status %d: %s", (int)st, why);
+    struct cr_err err;
+    enum cr_status st = creds_store(c, out, outlen, &err);
+    FUZZ_CHECK(st == CR_OK || st == CR_ERR_CREDS_MALFORMED, "store failed with status %d: %s", (int)st, err.msg);
     return st == CR_OK;
 }
 

@@ -15,9 +15,9 @@
 /* ---- the module's API, in one place --------------------------------------- */
 
 static enum cr_status parse_answer(long status, const char *body, size_t len, const struct oauth_shape *shape,
-                                   struct oauth_response *r, char *msg, size_t msglen)
+                                   struct oauth_response *r, struct cr_err *err)
 {
-    return oauth_parse_response_shaped(status, body, len, shape, r, msg, msglen);
+    return oauth_parse_response_shaped(status, body, len, shape, r, err);
 }
 
 /* ---- the oracle ----------------------------------------------------------- */
@@ -41,13 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 2;
 
     struct oauth_response r;
-    char msg[512];
-    msg[0] = '\0';
-    enum cr_status st = parse_answer(status, body, len, shape, &r, msg, sizeof msg);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_BAD_RESPONSE || st == CR_ERR_REJECTED || st == CR_ERR_CONFIG ||
+    struct cr_err err;
+    cr_clear(&err);
+    enum cr_status st = parse_answer(status, body, len, shape, &r, &err);
+    FUZZ_CHECK(st == CR_OK || st == CR_ERR_BAD_RESPONSE || st == CR_ERR_REJECTED || st == CR_ERR_REQUEST_REFUSED ||
                    st == CR_ERR_RATE_LIMITED || st == CR_ERR_UNREACHABLE,
                "status %d is not one the contract names", (int)st);
-    FUZZ_CHECK(st == CR_OK || msg[0], "a failure without a message");
+    FUZZ_CHECK(st == CR_OK || (err.status == st && err.msg[0]), "a failure without its error (status %d, err %d: '%s')",
+               (int)st, (int)err.status, err.msg);
     FUZZ_CHECK(memchr(r.error, '\0', sizeof r.error), "error code not terminated");
     for (const char *p = r.error; *p; p++)
         FUZZ_CHECK(*p >= 0x20 && *p < 0x7f, "error code holds byte 0x%02x", (unsigned char)*p);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: profiles.conf (src/profile.c). Each input is written as
  * $XDG_CONFIG_HOME/credrun/profiles.conf (a private temporary directory) and
- * every section it names, and the built-in "json", is set up as -p NAME
- * would: then the file rule is expanded, the lock templates, the token URL
- * and the shape are asked for. A failure is a usage or configuration error
- * with a message (configuration errors name the file and line); a success
- * says where the tokens are. */
+ * every section it names (alone, and with --credentials and --token-url),
+ * and the built-ins
+ * "json" and "eca/openai", is resolved into the run's configuration as -p
+ * NAME would (config_resolve: the file rule and lock templates expanded,
+ * the token URL checked), then the token URL for a file holding a base URL
+ * is asked for. A failure is a usage or profiles.conf error with a message
+ * (profiles.conf errors start with FILE:LINE); a success says where the
+ * tokens are, which files and locks, and which endpoint. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -15,7 +18,9 @@
 #include "cli.h"
 #include "creds.h"
 #include "fuzz.h"
-#include "profile.h"
+#include "runconfig.h"
+
+#define CREDS_FILE "/nonexistent/credrun-fuzz/dir/creds.json"
 
 static char conf_dir[256], conf_path[300];
 
@@ -46,49 +51,64 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- the module's API, in one place --------------------------------------- */
 
-static enum cr_status setup(struct options *o, const char *name, const char *provider, char *msg, size_t msglen)
+/* The run's configuration for -p NAME [--provider P] --refresh, and with
+ * given also --credentials FILE --token-url URL, as config_resolve() makes
+ * it from the command line. */
+static enum cr_status setup(struct run_config *rc, const char *name, const char *provider, bool given,
+                            struct cr_err *err)
 {
-    struct profile_select sel = {.name = name, .provider = provider};
-    memset(o, 0, sizeof *o);
-    return profile_setup(o, &sel, msg, msglen);
+    struct cli c = {.min_validity = -1, .http_timeout = -1, .wait_timeout = -1, .conflict_exit = -1};
+    c.profile = name;
+    c.provider = provider;
+    c.credentials = given ? CREDS_FILE : NULL;
+    c.token_url = given ? "https://example.com/oauth/token" : NULL;
+    c.refresh_only = true;
+    return config_resolve(&c, rc, err);
 }
 
-static void use(struct options *o)
+/* The token endpoint for a file that holds a base URL. */
+static enum cr_status token_url(const struct run_config *rc, char **url, bool *loopback, struct cr_err *err)
 {
-    char *file = profile_file(o);
-    free(file);
-    profile_expand_locks(o, "/nonexistent/credrun-fuzz/dir/creds.json");
     struct tokens t = {.base_url = (char *)"https://example.com/base/", .expires_ms = 0};
-    char *url = NULL, msg[CR_ERR_MSG_MAX];
-    bool loopback;
-    enum cr_status st = profile_token_url(o, &t, &url, &loopback, msg, sizeof msg);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_CONFIG, "profile_token_url: status %d", (int)st);
-    FUZZ_CHECK(st != CR_OK || url, "profile_token_url: CR_OK without a URL");
-    free(url);
-    (void)profile_shape(o);
-    FUZZ_CHECK(profile_login_hint(o), "no login hint");
-    (void)profile_check_supervise(o, msg, sizeof msg);
+    return config_token_url(rc, &t, url, loopback, err);
 }
 
 /* ---- the oracle ----------------------------------------------------------- */
 
-static void check(const char *name, const char *provider)
+static void check(const char *name, const char *provider, bool given)
 {
-    struct options o;
-    char msg[CR_ERR_MSG_MAX];
-    msg[0] = '\0';
-    enum cr_status st = setup(&o, name, provider, msg, sizeof msg);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_USAGE || st == CR_ERR_CONFIG, "profile_setup(%s): status %d: %s", name,
-               (int)st, msg);
-    FUZZ_CHECK(st == CR_OK || msg[0], "profile_setup(%s): failure without a message", name);
-    if (st == CR_ERR_CONFIG)
-        FUZZ_CHECK(strstr(msg, conf_path), "a configuration error that names no file: %s", msg);
+    struct run_config rc;
+    struct cr_err err;
+    cr_clear(&err);
+    enum cr_status st = setup(&rc, name, provider, given, &err);
+    FUZZ_CHECK(st == CR_OK || st == CR_ERR_USAGE || st == CR_ERR_PROFILES_CONF, "-p %s: status %d: %s", name,
+               (int)st, err.msg);
+    FUZZ_CHECK(st == CR_OK || (err.status == st && err.msg[0]), "-p %s: failure without its error", name);
+    if (st == CR_ERR_PROFILES_CONF)
+        FUZZ_CHECK(strncmp(err.msg, conf_path, strlen(conf_path)) == 0 && err.msg[strlen(conf_path)] == ':',
+                   "a profiles.conf error that does not start with FILE:LINE: %s", err.msg);
     if (st == CR_OK) {
-        FUZZ_CHECK(o.fields && o.fields->access && o.fields->refresh, "profile %s set up without token fields", name);
-        FUZZ_CHECK(o.format, "profile %s set up without a codec", name);
-        use(&o);
+        FUZZ_CHECK(rc.fields && rc.fields->access && rc.fields->refresh, "-p %s set up without token fields", name);
+        FUZZ_CHECK(rc.format, "-p %s set up without a codec", name);
+        FUZZ_CHECK(rc.shape, "-p %s set up without an answer shape", name);
+        FUZZ_CHECK(rc.token_url, "-p %s set up without a token URL", name);
+        FUZZ_CHECK(rc.credentials && rc.lock_file, "-p %s set up without its files", name);
+        FUZZ_CHECK(rc.login_hint && rc.login_hint[0], "-p %s: no login hint", name);
+        for (size_t i = 0; i < rc.n_refresh_locks; i++)
+            FUZZ_CHECK(rc.refresh_locks[i].path && rc.refresh_locks[i].path[0], "-p %s: empty lock path", name);
+        for (size_t i = 0; i < rc.n_write_locks; i++)
+            FUZZ_CHECK(rc.write_locks[i].path && rc.write_locks[i].path[0], "-p %s: empty lock path", name);
+        char *url = NULL;
+        bool loopback;
+        cr_clear(&err);
+        st = token_url(&rc, &url, &loopback, &err);
+        FUZZ_CHECK(st == CR_OK || (st == CR_ERR_BASE_URL && err.status == st && err.msg[0]),
+                   "-p %s: token URL: status %d: %s", name, (int)st, err.msg);
+        FUZZ_CHECK((st == CR_OK) == (url != NULL), "-p %s: token URL: status %d with URL %s", name, (int)st,
+                   url ? url : "(none)");
+        free(url);
     }
-    options_free(&o);
+    config_free(&rc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -109,18 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (line[0] == '[' && end) {
             *end = '\0';
             char *slash = strchr(line + 1, '/');
-            if (slash) {
-                *slash = '\0';
-                check(line + 1, slash + 1);
-            } else {
-                check(line + 1, NULL);
-            }
+            if (slash)
+                *slash++ = '\0';
+            check(line + 1, slash, false);
+            check(line + 1, slash, true);
             n++;
         }
         line = next;
     }
     free(text);
-    check("json", NULL);
-    check("eca", "openai");
+    check("json", NULL, true);
+    check("eca", "openai", false);
     return 0;
 }

@@ -12,12 +12,18 @@
 
 static bool state_read(struct state *s, const char *buf, size_t len)
 {
-    char why[256];
-    why[0] = '\0';
-    enum cr_status st = state_parse(s, buf, len, why, sizeof why);
-    FUZZ_CHECK(st == CR_OK || (st == CR_ERR_CREDS_MALFORMED && why[0]), "state_parse: status %d, message '%s'",
-               (int)st, why);
+    struct cr_err err;
+    cr_clear(&err);
+    enum cr_status st = state_parse(s, buf, len, &err);
+    FUZZ_CHECK(st == CR_OK || (st == CR_ERR_CREDS_MALFORMED && err.status == st && err.msg[0]),
+               "state_parse: status %d, message '%s'", (int)st, err.msg);
     return st == CR_OK;
+}
+
+/* The status and message for a verdict other than STATE_GO. */
+static enum cr_status describe(const struct state *s, enum state_verdict v, int64_t now_ms, struct cr_err *err)
+{
+    return state_describe(s, v, now_ms, "log in again", err);
 }
 
 /* ---- the oracle ----------------------------------------------------------- */
@@ -69,9 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(v == STATE_GO || v == STATE_WAIT_RATE || v == STATE_WAIT_FAIL || v == STATE_DEAD, "verdict %d",
                        (int)v);
             if (v != STATE_GO) {
-                char msg[512];
-                state_describe(&s, v, times[i], msg, sizeof msg);
-                FUZZ_CHECK(msg[0], "empty message for verdict %d", (int)v);
+                struct cr_err err;
+                enum cr_status st = describe(&s, v, times[i], &err);
+                enum cr_status want = v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED
+                                      : v == STATE_WAIT_FAIL ? CR_ERR_UNREACHABLE
+                                                             : CR_ERR_REJECTED;
+                FUZZ_CHECK(st == want && err.status == st, "verdict %d described as status %d", (int)v, (int)st);
+                FUZZ_CHECK(err.msg[0], "empty message for verdict %d", (int)v);
             }
         }
     }
