@@ -58,10 +58,28 @@ struct fuzz_path {
     int n;
 };
 
-static FUZZ_UNUSED void fuzz_path_parse(const char *ptr, struct fuzz_path *p)
+/* A token strtoul() reads whole (as the codecs step into arrays) but that
+ * is not written the one way an index is ("01", "+1", " 1"): the codecs
+ * and this file's walk would name the same element differently. */
+static FUZZ_UNUSED bool fuzz_odd_index(const char *tok)
 {
+    char *end, canon[24];
+    unsigned long i = strtoul(tok, &end, 10);
+    if (end == tok || *end)
+        return false;
+    snprintf(canon, sizeof canon, "%lu", i);
+    return strcmp(canon, tok) != 0;
+}
+
+/* Split ptr into p. False when the oracle cannot judge it: deeper than
+ * FUZZ_MAX_DEPTH, a token longer than fits, or an odd index. */
+static FUZZ_UNUSED bool fuzz_path_parse(const char *ptr, struct fuzz_path *p)
+{
+    bool fits = true;
     p->n = 0;
-    while (*ptr == '/' && p->n < FUZZ_MAX_DEPTH) {
+    while (*ptr == '/') {
+        if (p->n == FUZZ_MAX_DEPTH)
+            return false;
         ptr++;
         size_t o = 0;
         while (*ptr && *ptr != '/') {
@@ -75,10 +93,47 @@ static FUZZ_UNUSED void fuzz_path_parse(const char *ptr, struct fuzz_path *p)
             }
             if (o < sizeof p->tok[0] - 1)
                 p->tok[p->n][o++] = c;
+            else
+                fits = false;
         }
         p->tok[p->n][o] = '\0';
+        if (fuzz_odd_index(p->tok[p->n]))
+            fits = false;
         p->n++;
     }
+    return fits;
+}
+
+/* True when a names b's place or one of its parents (or b a's): a token
+ * written there and another at or below it leave no single right answer. */
+static FUZZ_UNUSED bool fuzz_path_overlaps(const struct fuzz_path *a, const struct fuzz_path *b)
+{
+    int n = a->n < b->n ? a->n : b->n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(a->tok[i], b->tok[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Parse the n pointers ptrs (NULL ones skipped, at most FUZZ_MAX_PATHS)
+ * into paths[*count]. False when the oracle cannot judge them: one does
+ * not parse (above), or two overlap. Only the pointers credrun was handed
+ * by the user can do either; the targets' own field sets never do. */
+static FUZZ_UNUSED bool fuzz_paths_parse(const char *const *ptrs, size_t n, struct fuzz_path *paths, int *count)
+{
+    bool ok = true;
+    *count = 0;
+    for (size_t i = 0; i < n && *count < FUZZ_MAX_PATHS; i++) {
+        if (!ptrs[i])
+            continue;
+        if (!fuzz_path_parse(ptrs[i], &paths[*count]))
+            ok = false;
+        for (int k = 0; k < *count; k++)
+            if (fuzz_path_overlaps(&paths[k], &paths[*count]))
+                ok = false;
+        (*count)++;
+    }
+    return ok;
 }
 
 /* Where the comparison stands: the tokens from the root to here, and the
