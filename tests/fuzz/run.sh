@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Run libFuzzer targets: run.sh BUILDDIR FUZZDIR TARGET...
-# Each target runs for FUZZ_SECONDS (default 60) from its seed corpus
+# Each target runs for FUZZ_SECONDS (default 60), or FUZZ_BUDGET seconds
+# shared evenly by the targets when that is given, from its seed corpus
 # FUZZDIR/corpus/TARGET (never written to: new inputs go to a scratch
 # directory), with -seed=FUZZ_SEED (0: random), a per-input timeout of
 # FUZZ_TIMEOUT seconds (default 10: a hang is a failure) and leak detection.
@@ -16,6 +17,10 @@ fi
 build=$1 fuzzdir=$2
 shift 2
 seconds=${FUZZ_SECONDS:-60}
+if [ -n "${FUZZ_BUDGET:-}" ]; then
+    seconds=$((FUZZ_BUDGET / $#))
+    [ "$seconds" -ge 1 ] || seconds=1
+fi
 seed=${FUZZ_SEED:-0}
 timeout=${FUZZ_TIMEOUT:-10}
 maxlen=${FUZZ_MAX_LEN:-16384}
