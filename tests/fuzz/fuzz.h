@@ -46,6 +46,16 @@ static FUZZ_UNUSED char *fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
+/* FUZZ_SKIP_KNOWN=1: step over inputs that hit a bug already in
+ * crashes-found/ (each target says which), to look for others meanwhile. */
+static FUZZ_UNUSED bool fuzz_skip_known(void)
+{
+    static int skip = -1;
+    if (skip < 0)
+        skip = getenv("FUZZ_SKIP_KNOWN") && *getenv("FUZZ_SKIP_KNOWN") == '1';
+    return skip;
+}
+
 /* ---- token paths ---------------------------------------------------------- */
 
 #define FUZZ_MAX_DEPTH 16
