@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -297,6 +298,8 @@ static int set_pointer(char **field, const char *key, const char *v, bool option
     }
     if (v[0] != '/')
         return bad_value(err, key, "give a JSON pointer starting with '/' (RFC 6901)");
+    if (!utf8_valid(v))
+        return bad_value(err, key, "the JSON pointer is not valid UTF-8: retype it");
     set_str(field, v);
     return 0;
 }
@@ -550,7 +553,7 @@ static int apply_store(struct profile *p, struct apply_state *st, const char *ke
         const char *ptr = sp ? sp + strspn(sp, " \t") : NULL;
         char *member = sp ? xasprintf("%.*s", (int)(sp - v), v) : NULL;
         int rc = 0;
-        if (!member || !member_name_ok(member) || !ptr || ptr[0] != '/' || strpbrk(ptr, " \t"))
+        if (!member || !member_name_ok(member) || !ptr || ptr[0] != '/' || strpbrk(ptr, " \t") || !utf8_valid(ptr))
             rc = bad_value(err, key, "give MEMBER POINTER: the answer's member and where it goes");
         else if (p->n_store == CREDS_MAX_EXTRA)
             rc = bad_value(err, key, "at most 4 store lines");
@@ -946,10 +949,23 @@ static char *last_token(const char *ptr)
 static enum cr_status read_conf(const char *path, char **text, struct cr_err *err)
 {
     *text = NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
+    /* O_NONBLOCK: a FIFO or a device must not stall the open; refused below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return CR_OK;
+        return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const char *kind = fstat(fd, &sb) != 0 ? "unreadable" : file_kind(sb.st_mode);
+        close(fd);
+        return cr_fail(err, CR_ERR_NOT_REGULAR, "%s is %s, not a regular file: make it a text file of profiles, or remove it",
+                       path, kind);
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
         return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path, strerror(errno));
     }
     char *buf = xmalloc(CONF_MAX_SIZE + 1);
@@ -987,6 +1003,12 @@ static enum cr_status apply_select(struct profile *p, const struct profile_selec
     }
     if (!p->expiry)
         p->unit = EXPIRY_UNIT_JWT;
+    /* Before anything derives from the pointers. */
+    if (!p->access || !p->refresh)
+        return cr_fail(err, CR_ERR_USAGE,
+                       "profile %s does not say where the tokens are: give --access-field and --refresh-field "
+                       "(JSON pointers such as /accessToken)",
+                       p->name);
     if (p->body == OAUTH_BODY_JSON_NAMED) {
         /* Not OAuth: the answer is taken to use the file's own names. */
         if (!p->answer_access)
@@ -996,11 +1018,6 @@ static enum cr_status apply_select(struct profile *p, const struct profile_selec
         if (!p->answer_expires_at && p->expiry && p->unit == EXPIRY_UNIT_RFC3339)
             p->answer_expires_at = last_token(p->expiry);
     }
-    if (!p->access || !p->refresh)
-        return cr_fail(err, CR_ERR_USAGE,
-                       "profile %s does not say where the tokens are: give --access-field and --refresh-field "
-                       "(JSON pointers such as /accessToken)",
-                       p->name);
     if (!p->token_url && !sel->token_url_given)
         return cr_fail(err, CR_ERR_USAGE, "profile %s has no token endpoint: give --token-url URL", p->name);
     return CR_OK;

@@ -412,6 +412,26 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
     return st;
 }
 
+/* Before any request: the successor of c's refresh token must have a place
+ * in the file (creds_check_store), and the new access token's expiry must be
+ * knowable, or every run would spend a refresh token. Refresh path only. */
+static enum cr_status check_before_spending(const struct run_config *rc, const struct creds *c, struct cr_err *err)
+{
+    enum cr_status st = creds_check_store(c, err);
+    if (st != CR_OK) {
+        cr_wrap(err, "credentials file %s", rc->credentials);
+        return cr_append(err, "the refresh token was not spent");
+    }
+    if (rc->fields->unit == EXPIRY_UNIT_JWT && c->t.access && c->t.refresh && c->t.expires_ms == EXPIRY_UNKNOWN &&
+        !rc->force)
+        return cr_fail(err, CR_ERR_UNKNOWN_EXPIRY,
+                       "cannot tell when the access token in %s expires: it is no JWT with an \"exp\" claim and no "
+                       "expiry field is configured, so every run would spend a refresh token; give --expiry-field "
+                       "POINTER (and --expiry-unit), or --force to refresh this once",
+                       rc->credentials);
+    return CR_OK;
+}
+
 /* The part of refresh_ensure() that runs with the credential lock held:
  * re-read, take the applications' locks, decide, refresh, store; w bounds
  * the waits. Returns what refresh_ensure() returns. */
@@ -433,7 +453,10 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
     if (st != CR_OK || fresh_now)
         return st;
-    if (!c.t.refresh) {
+    st = check_before_spending(rc, &c, err);
+    if (st != CR_OK) {
+        /* nothing sent */
+    } else if (!c.t.refresh) {
         st = cr_fail(err, CR_ERR_REJECTED, "%s holds no refresh token: log in again (%s)", rc->credentials,
                      rc->login_hint);
     } else {

@@ -129,7 +129,7 @@ teardown() {
     python3 - "$BATS_TEST_TMPDIR/login.json" "$db" <<'PY'
 import json, sys
 l = json.load(open(sys.argv[1]))
-entry = ["^ ", "~:api-key", l["access_token"], "~:refresh-token", l["refresh_token"], "~:expires-at", 1]
+entry = ["^ ", "~:api-key", l["access_token"], "~:refresh-token", l["refresh_token"], "~:expires-at", 0]
 open(sys.argv[2], "w").write(json.dumps(["^ ", "~:auth", ["^ ", "anthropic", entry], "~:version", 6], separators=(",", ":")))
 PY
     # a classic POSIX record lock, as Java's FileChannel.lock() takes

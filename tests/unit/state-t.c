@@ -4,6 +4,7 @@
  * and which failures are retried at once. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -235,6 +236,14 @@ static void test_format(void)
            strcmp(back.dead_error, "invalid_grant") == 0,
        "every field round-trips");
     free(text);
+
+    /* Times round-trip: one range for reading and writing (issue 11). */
+    s.until_ms = INT64_MAX / 2;
+    text = state_format(&s);
+    is_int(state_parse(&back, text, strlen(text), &err), CR_OK, "a time past year 9999 is written so it reads back");
+    free(text);
+    const char *far = "{\"cooldown\":{\"kind\":\"failing\",\"until\":\"9999-12-31T23:59:59-01:00\"}}";
+    ok(state_parse(&back, far, strlen(far), &err) != CR_OK, "a time past 9999-12-31 UTC is refused on reading");
 
     ok(state_parse(&back, "{}", 2, &err) == CR_OK && state_empty(&back), "{} is an empty state");
     ok(state_parse(&back, "[]", 2, &err) != CR_OK, "an array is refused");

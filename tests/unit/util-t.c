@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "status.h"
@@ -47,5 +48,20 @@ int main(void)
     is_int(status_exit_code(CR_ERR_REQUEST_REFUSED, -1), 78, "config is 78");
     is_int(status_exit_code(CR_ERR_EXEC, -1), 126, "not executable is 126");
     is_int(status_exit_code(CR_ERR_NOT_FOUND, -1), 127, "not found is 127");
+
+    ok(utf8_valid("/plain/ascii"), "ASCII is valid UTF-8");
+    ok(utf8_valid("/h\xc3\xa9llo/\xe2\x98\x83/\xf0\x9f\x98\x80"), "two, three and four byte forms are valid");
+    ok(!utf8_valid("/x\xff/a"), "0xff is not");
+    ok(!utf8_valid("/\xc0\xaf"), "an overlong '/' is not");
+    ok(!utf8_valid("/\xed\xa0\x80"), "a surrogate is not");
+    ok(!utf8_valid("/\xf4\x90\x80\x80"), "past U+10FFFF is not");
+    ok(!utf8_valid("/\xe2\x98"), "a cut sequence is not");
+    is_str(file_kind(S_IFIFO | 0600), "a FIFO", "a FIFO is named");
+    is_str(file_kind(S_IFDIR | 0700), "a directory", "a directory is named");
+    is_str(file_kind(S_IFCHR | 0600), "a device", "a device is named");
+    is_int(status_exit_code(CR_ERR_CANNOT_PLACE, -1), 65, "cannot place is 65");
+    is_int(status_exit_code(CR_ERR_EXPIRY_UNIT, -1), 65, "a wrong expiry unit is 65");
+    is_int(status_exit_code(CR_ERR_NOT_REGULAR, -1), 66, "not a regular file is 66");
+    is_int(status_exit_code(CR_ERR_UNKNOWN_EXPIRY, -1), 78, "an unknowable expiry is 78");
     return tap_done();
 }
