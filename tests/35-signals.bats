@@ -285,7 +285,7 @@ open(sys.argv[2], "w").close()
 open(sys.argv[3]).read()' "$db.lock" "$BATS_TEST_TMPDIR/in" "$GATE" 3>&- &
     holder=$!
     wait_file "$BATS_TEST_TMPDIR/in"
-    echo '["^ ","~:auth",["^ ","anthropic",["^ ","~:api-key","a","~:refresh-token","r","~:expires-at",1]]]' > "$db"
+    echo '["^ ","~:auth",["^ ","anthropic",["^ ","~:api-key","a","~:refresh-token","r","~:expires-at",'"$(($(date +%s) - 10))"']]]' > "$db"
     run "$CREDRUN" -p eca --token-url "$TOKEN_URL" -w 1.5 --refresh
     assert_failure 75
     assert_line --partial "waiting for the application's lock $db.lock, held by PID $holder (python3, running since "
