@@ -209,6 +209,46 @@ char *profile_file(const struct profile *p)
     return first;
 }
 
+/* The placeholders of a lock template, in the order of their values. */
+static const char *const placeholders[] = {"{file}", "{dir}", "{realdir}", "{name}"};
+#define N_PLACEHOLDERS (sizeof placeholders / sizeof *placeholders)
+
+/* The placeholder at t, or -1. */
+static int placeholder_at(const char *t)
+{
+    if (*t == '{')
+        for (size_t k = 0; k < N_PLACEHOLDERS; k++)
+            if (strncmp(t, placeholders[k], strlen(placeholders[k])) == 0)
+                return (int)k;
+    return -1;
+}
+
+/* Template t with every placeholder replaced by its value in vals (newly
+ * allocated): one pass to measure, one to copy. */
+static char *expand_template(const char *t, const char *const vals[N_PLACEHOLDERS])
+{
+    size_t len = 0;
+    for (const char *q = t; *q;) {
+        int k = placeholder_at(q);
+        len += k < 0 ? 1 : strlen(vals[k]);
+        q += k < 0 ? 1 : strlen(placeholders[k]);
+    }
+    char *out = xmalloc(len + 1), *o = out;
+    for (const char *q = t; *q;) {
+        int k = placeholder_at(q);
+        if (k < 0) {
+            *o++ = *q++;
+            continue;
+        }
+        size_t n = strlen(vals[k]);
+        memcpy(o, vals[k], n);
+        o += n;
+        q += strlen(placeholders[k]);
+    }
+    *o = '\0';
+    return out;
+}
+
 size_t profile_expand_locks(struct profile *p, const char *given, bool write, struct applock_spec *specs, size_t max)
 {
     size_t n = 0;
@@ -223,17 +263,11 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
             char buf[PATH_MAX];
             realdir = xstrdup(realpath(dir, buf) ? buf : dir);
         }
-        char *a = subst(l->path, "{file}", given);
-        char *b = subst(a, "{dir}", dir);
-        char *c = subst(b, "{realdir}", realdir ? realdir : dir);
-        char *path = own(p, subst(c, "{name}", path_basename(given)));
-        free(a);
-        free(b);
-        free(c);
+        const char *vals[N_PLACEHOLDERS] = {given, dir, realdir ? realdir : dir, path_basename(given)};
+        char *path = own(p, expand_template(l->path, vals));
         specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
     }
     free(dir);
     free(realdir);
     return n;
 }
-
