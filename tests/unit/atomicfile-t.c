@@ -67,8 +67,9 @@ int main(void)
     is_int(entries(), 2, "beside the target");
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s/%s", a.dir, a.tmpname);
-    struct stat tsb;
-    ok(lstat(tmp, &tsb) == 0 && (tsb.st_mode & 0077) == 0, "the temp file is private while written (%o)",
+    struct stat tsb = {0};
+    int lrc = lstat(tmp, &tsb);
+    ok(lrc == 0 && (tsb.st_mode & 0077) == 0, "the temp file is private while written (%o)",
        (unsigned)(tsb.st_mode & 0777));
     ok(strstr(a.tmpname, ATOMIC_TMP_TAG) != NULL, "and named with %s", ATOMIC_TMP_TAG);
     char *rescue = NULL;
