@@ -81,13 +81,13 @@ static enum cr_status header(struct ini *ini, struct building *b, char *l, int l
     char *name = trim(l + 1);
     if (!ini_section_name_ok(name))
         return cr_fail(err, CR_ERR_PROFILES_CONF,
-                       "%s:%d: bad profile name '%s': use letters, digits, '-', '_', '.' (and one '/' before a "
+                       "%s:%d: bad profile name: use letters, digits, '-', '_', '.' (and one '/' before a "
                        "provider)",
-                       ini->origin, line, name);
+                       ini->origin, line);
     const struct ini_section *dup = ini_find(ini, name);
     if (dup)
         return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] is already defined at line %d", ini->origin,
-                       line, name, dup->line);
+                       line, is_plain_word(name) ? name : "...", dup->line);
     if (ini->n == b->cap) {
         b->cap = b->cap ? 2 * b->cap : 8;
         b->s = xrealloc(b->s, b->cap * sizeof *b->s);

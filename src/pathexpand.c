@@ -82,7 +82,7 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
         while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
             q++;
         if (q == name || q >= end || (*q != '}' && !(*q == ':' && q + 1 < end && q[1] == '-'))) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...} in '%s': use ${NAME} or ${NAME:-default}", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...}: use ${NAME} or ${NAME:-default}");
             return -1;
         }
         char var[128];
@@ -101,7 +101,7 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
         }
         const char *c = default_end(q + 2, end);
         if (!c) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${ in '%s'", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${");
             return -1;
         }
         if (val && *val)

@@ -295,7 +295,10 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
 {
     const struct key *k = bsearch(key, keys, sizeof keys / sizeof *keys, sizeof *keys, key_cmp);
     if (!k) {
-        cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        if (is_plain_word(key)) /* a typo; never quote what may be a pasted secret */
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        else
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key");
         return -1;
     }
     if (k->list & ~st->started) { /* its first line replaces the inherited list */
@@ -394,8 +397,8 @@ static enum cr_status build(const struct ini *us, const char *conf, const char *
     const struct ini *bi = &profile_builtin;
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
-        return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: %s; others are defined in %s)", name,
-                       profile_builtin_names, conf);
+        return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: %s; others are defined in %s)",
+                       is_plain_word(name) ? name : "...", profile_builtin_names, conf);
     }
     const char *parent = u ? section_inherit(u) : NULL;
     if (!parent)
@@ -407,7 +410,8 @@ static enum cr_status build(const struct ini *us, const char *conf, const char *
     if (parent) {
         if (depth >= MAX_INHERIT || strcmp(parent, name) == 0) {
             st = cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] inherits in a circle (or more than %d deep)",
-                         u ? us->origin : bi->origin, u ? u->line : b->line, name, MAX_INHERIT);
+                         u ? us->origin : bi->origin, u ? u->line : b->line, is_plain_word(name) ? name : "...",
+                         MAX_INHERIT);
         } else {
             st = build(us, conf, parent, depth + 1, p, err);
         }
