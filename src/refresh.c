@@ -444,7 +444,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     if (st != CR_OK)
         return st;
     if (still_fresh(rc, &c)) {
-        creds_free(&c);
+        f->parsed = c; /* freed by fresh_free, which an exec never reaches */
+        f->have_parsed = true;
         return CR_OK;
     }
     struct applock_set apps = {0};
@@ -478,4 +479,7 @@ void fresh_free(struct fresh *f)
     f->lock_fd = -1;
     secret_free(f->access);
     f->access = NULL;
+    if (f->have_parsed)
+        creds_free(&f->parsed);
+    f->have_parsed = false;
 }

@@ -83,6 +83,15 @@ void secret_free_n(void *p, size_t n)
     free(p);
 }
 
+char *path_with_suffix(const char *path, const char *suffix)
+{
+    size_t a = strlen(path), b = strlen(suffix);
+    char *s = xmalloc(a + b + 1);
+    memcpy(s, path, a);
+    memcpy(s + a, suffix, b + 1);
+    return s;
+}
+
 char *path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');

@@ -20,6 +20,8 @@ void secret_free(char *s);
 /* Overwrite n bytes and free them; NULL is fine. */
 void secret_free_n(void *p, size_t n);
 
+/* path followed by suffix (newly allocated), without printf's cost. */
+char *path_with_suffix(const char *path, const char *suffix) __attribute__((__nonnull__, __malloc__, __returns_nonnull__));
 /* The directory part of path ("." when none), newly allocated. */
 char *path_dirname(const char *path) __attribute__((__nonnull__));
 /* The last component of path, pointing into path. */
