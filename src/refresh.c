@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
+#include "procsafe.h"
 #include "refresh.h"
 #include "retry.h"
 #include "state.h"
@@ -27,18 +28,6 @@
 
 #define RESERVE_MARGIN 4096
 #define WRITE_LOCK_WAIT_S 10
-
-/* Signals that would kill us between spending the refresh token and storing
- * its successor are held back for that span. */
-static void hold_signals(sigset_t *old)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, old);
-}
 
 static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
 {
@@ -375,11 +364,14 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
                        rc->login_hint);
     if (st != CR_OK)
         return st;
-    st = lock_take(f->lock_fd, &w);
+    st = lock_take_named(f->lock_fd, rc->lock_file, &w);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY)
-            cr_fail(err, st, "lock %s is held by another process", rc->lock_file);
-        else
+        if (st == CR_ERR_LOCK_BUSY) {
+            char who[200];
+            lock_holder(f->lock_fd, who, sizeof who);
+            cr_fail(err, st, "lock %s is held by another process%s%s", rc->lock_file, who[0] ? ", " : "", who);
+            lock_wait_gave_up(&w, err);
+        } else
             cr_fail(err, st, "cannot lock %s: %m", rc->lock_file);
         close(f->lock_fd);
         f->lock_fd = -1;
@@ -422,9 +414,12 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
 }
 
 /* Spend and store, at most twice (once more with a peer's adopted token),
- * the shared state ss at spath consulted first and updated after. */
+ * the shared state ss at spath consulted first and updated after. Signals
+ * that would end the process are held from the first spend on: *held says
+ * so, and old is the mask to restore once the application's locks are
+ * released, when a held signal is delivered. */
 static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
-                                     struct applock_set *apps, struct cr_err *err)
+                                     struct applock_set *apps, sigset_t *old, bool *held, struct cr_err *err)
 {
     char *spath = state_path(rc->credentials);
     struct state ss;
@@ -443,13 +438,13 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
         struct atomic_file af;
         st = atomic_prepare(&af, rc->credentials, sb, (size_t)sb->st_size + RESERVE_MARGIN, err);
         if (st == CR_OK) {
-            sigset_t old;
-            hold_signals(&old);
+            if (!*held)
+                procsafe_hold(old);
+            *held = true;
             struct state_answer ans;
             st = spend_and_store(rc, c, &af, apps, f, &ans, err);
             st = after_answer(rc, c, sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL, err);
             state_save(&ss, spath, sb);
-            sigprocmask(SIG_SETMASK, &old, NULL);
         }
     }
     state_save(&ss, spath, sb);
@@ -458,6 +453,26 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
                   ss.endpoint[0] ? ss.endpoint : "every token endpoint", spath);
     free(spath);
     return st;
+}
+
+/* Before any request: the successor of c's refresh token must have a place
+ * in the file (creds_check_store), and the new access token's expiry must be
+ * knowable, or every run would spend a refresh token. Refresh path only. */
+static enum cr_status check_before_spending(const struct run_config *rc, const struct creds *c, struct cr_err *err)
+{
+    enum cr_status st = creds_check_store(c, err);
+    if (st != CR_OK) {
+        cr_wrap(err, "credentials file %s", rc->credentials);
+        return cr_append(err, "the refresh token was not spent");
+    }
+    if (rc->fields->unit == EXPIRY_UNIT_JWT && c->t.access && c->t.refresh && c->t.expires_ms == EXPIRY_UNKNOWN &&
+        !rc->force)
+        return cr_fail(err, CR_ERR_UNKNOWN_EXPIRY,
+                       "cannot tell when the access token in %s expires: it is no JWT with an \"exp\" claim and no "
+                       "expiry field is configured, so every run would spend a refresh token; give --expiry-field "
+                       "POINTER (and --expiry-unit), or --force to refresh this once",
+                       rc->credentials);
+    return CR_OK;
 }
 
 /* The part of refresh_ensure() that runs with the credential lock held:
@@ -473,24 +488,31 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
         return st;
     log_setting(rc, &c);
     if (still_fresh(rc, &c, "fresh")) {
-        creds_free(&c);
+        f->parsed = c; /* freed by fresh_free, which an exec never reaches */
+        f->have_parsed = true;
         return CR_OK;
     }
     struct applock_set apps = {0};
-    bool fresh_now;
+    bool fresh_now, held = false;
+    sigset_t old;
     st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
     if (st != CR_OK || fresh_now)
         return st;
-    if (!c.t.refresh) {
+    st = check_before_spending(rc, &c, err);
+    if (st != CR_OK) {
+        /* nothing sent */
+    } else if (!c.t.refresh) {
         st = cr_fail(err, CR_ERR_REJECTED, "%s holds no refresh token: log in again (%s)", rc->credentials,
                      rc->login_hint);
     } else {
         /* The shared cooldown and quarantine: read only now that a refresh
          * is needed, never on the fast path. */
-        st = refresh_rounds(rc, &c, &sb, f, &apps, err);
+        st = refresh_rounds(rc, &c, &sb, f, &apps, &old, &held, err);
     }
     applock_release(&apps);
     creds_free(&c);
+    if (held)
+        sigprocmask(SIG_SETMASK, &old, NULL); /* a held signal ends the run here, no lock left behind */
     return st;
 }
 
@@ -501,4 +523,7 @@ void fresh_free(struct fresh *f)
     f->lock_fd = -1;
     secret_free(f->access);
     f->access = NULL;
+    if (f->have_parsed)
+        creds_free(&f->parsed);
+    f->have_parsed = false;
 }

@@ -17,6 +17,10 @@ struct fresh {
     int64_t expires_ms; /* its expiry */
     bool usable;        /* access is set and not yet expired */
     int64_t retry_at_ms; /* during a shared cooldown: when a refresh may be tried again (epoch ms), else 0 */
+    /* The fast path's parsed file, kept until fresh_free: an exec of COMMAND
+     * discards it unfreed. Valid when have_parsed. */
+    struct creds parsed;
+    bool have_parsed;
 };
 
 /* Take the lock and make sure the file's access token is valid for more
@@ -34,12 +38,12 @@ enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *
     __attribute__((__nonnull__));
 
 /* Read and parse rc's credentials file into c (creds_free() it) and its
- * status into sb, taking no lock. CR_ERR_CREDS_MISSING or
- * CR_ERR_CREDS_MALFORMED with err saying what to do, as a run says it. */
+ * status into sb, taking no lock. Fails as a run does (CR_ERR_CREDS_MISSING,
+ * CR_ERR_CREDS_MALFORMED, CR_ERR_UNSAFE_FILE) with err saying what to do. */
 enum cr_status refresh_read_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
     __attribute__((__nonnull__));
 
-/* Release the lock (if held) and wipe the token. */
+/* Release the lock (if held), wipe the token and free the parsed file. */
 void fresh_free(struct fresh *f);
 
 #endif
