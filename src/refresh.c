@@ -428,6 +428,7 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
     state_load(&ss, spath);
     struct exactonce eo;
     exactonce_init(&eo, rc, apps, reload_creds);
+    atomic_remove_stale(rc->credentials);
     bool done;
     enum cr_status st = pre_spend(rc, &eo, &ss, c, sb, f, &done, err);
     bool again = st == CR_OK && !done;
@@ -435,7 +436,6 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
         again = false;
         char sent[SHA256_HEX];
         state_token_id(c->t.refresh, sent);
-        atomic_remove_stale(rc->credentials);
         struct atomic_file af;
         st = atomic_prepare(&af, rc->credentials, sb, (size_t)sb->st_size + RESERVE_MARGIN, err);
         if (st == CR_OK) {
