@@ -126,8 +126,9 @@ static void usage(FILE *out)
           "Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
           "75 lock busy, rate limited or another host's refresh in flight, 76 bad token\n"
-          "response, 77 log in again, 78 request refused, profiles.conf malformed or\n"
-          "unsupported filesystem, 126/127 COMMAND not executable/not found.\n"
+          "response, 77 log in again, 78 request refused, profiles.conf malformed, a\n"
+          "file anyone may write or an unsupported filesystem, 126/127 COMMAND not\n"
+          "executable/not found.\n"
           "See credrun(1).\n",
           out);
 }
