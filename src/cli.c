@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "profile.h"
 #include "util.h"
 
 enum {
@@ -84,8 +85,8 @@ static void usage(FILE *out)
           "file back atomically, and run COMMAND with the token in its environment.\n"
           "\n"
           "Options:\n"
-          "  -p, --profile NAME        the tool whose file it is: claude (default), eca, codex,\n"
-          "                            relay, json, or one defined in profiles.conf\n"
+          "  -p, --profile NAME        the tool whose file it is (default " PROFILE_DEFAULT "): one\n"
+          "                            built in (below) or defined in profiles.conf\n"
           "      --provider NAME       the login to use in a file that holds several (eca:\n"
           "                            anthropic (default), openai)\n"
           "      --credentials FILE    credentials file (default: the profile's, for claude\n"
@@ -122,8 +123,10 @@ static void usage(FILE *out)
           "  -q, --quiet               print errors only\n"
           "  -h, --help                show this help and exit\n"
           "  -V, --version             show the version and exit\n"
-          "\n"
-          "Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
+          "\n",
+          out);
+    fprintf(out, "Built-in profiles: %s.\n\n", profile_builtin_names);
+    fputs("Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
           "75 lock busy, rate limited or another host's refresh in flight, 76 bad token\n"
           "response, 77 log in again, 78 request refused, profiles.conf malformed, a\n"

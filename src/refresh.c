@@ -394,6 +394,8 @@ static enum cr_status no_refresh_token(const struct run_config *rc, struct cr_er
                    rc->login_hint);
 }
 
+static enum cr_status check_before_spending(const struct run_config *rc, const struct creds *c, struct cr_err *err);
+
 /* May c's token be spent? The shared state's verdict (admit), then
  * exactonce's (a settled view, no spent marker): c may be replaced by a
  * newer file, and *done then says it is fresh enough to end with. */
@@ -417,6 +419,9 @@ static enum cr_status pre_spend(const struct run_config *rc, struct exactonce *e
             return CR_OK;
         if (!c->t.refresh)
             return no_refresh_token(rc, err);
+        st = check_before_spending(rc, c, err); /* the newer file must pass them too */
+        if (st != CR_OK)
+            return st;
     }
 }
 
@@ -471,6 +476,26 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
     return st;
 }
 
+/* Before any request: the successor of c's refresh token must have a place
+ * in the file (creds_check_store), and the new access token's expiry must be
+ * knowable, or every run would spend a refresh token. Refresh path only. */
+static enum cr_status check_before_spending(const struct run_config *rc, const struct creds *c, struct cr_err *err)
+{
+    enum cr_status st = creds_check_store(c, err);
+    if (st != CR_OK) {
+        cr_wrap(err, "credentials file %s", rc->credentials);
+        return cr_append(err, "the refresh token was not spent");
+    }
+    if (rc->fields->unit == EXPIRY_UNIT_JWT && c->t.access && c->t.refresh && c->t.expires_ms == EXPIRY_UNKNOWN &&
+        !rc->force)
+        return cr_fail(err, CR_ERR_UNKNOWN_EXPIRY,
+                       "cannot tell when the access token in %s expires: it is no JWT with an \"exp\" claim and no "
+                       "expiry field is configured, so every run would spend a refresh token; give --expiry-field "
+                       "POINTER (and --expiry-unit), or --force to refresh this once",
+                       rc->credentials);
+    return CR_OK;
+}
+
 /* The part of refresh_ensure() that runs with the credential lock held:
  * re-read, take the applications' locks, decide, refresh, store; w bounds
  * the waits. Returns what refresh_ensure() returns. */
@@ -483,7 +508,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     if (st != CR_OK)
         return st;
     if (still_fresh(rc, &c)) {
-        creds_free(&c);
+        f->parsed = c; /* freed by fresh_free, which an exec never reaches */
+        f->have_parsed = true;
         return CR_OK;
     }
     struct applock_set apps = {0};
@@ -491,7 +517,10 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
     if (st != CR_OK || fresh_now)
         return st;
-    if (!c.t.refresh) {
+    st = check_before_spending(rc, &c, err);
+    if (st != CR_OK) {
+        /* nothing sent */
+    } else if (!c.t.refresh) {
         st = no_refresh_token(rc, err);
     } else {
         /* The shared cooldown and quarantine: read only now that a refresh
@@ -510,4 +539,7 @@ void fresh_free(struct fresh *f)
     f->lock_fd = -1;
     secret_free(f->access);
     f->access = NULL;
+    if (f->have_parsed)
+        creds_free(&f->parsed);
+    f->have_parsed = false;
 }

@@ -33,7 +33,8 @@ struct run_config {
     /* The endpoint rule: token_url, unless fields->base_url is set and the
      * file holds one; then that base URL plus token_url_path. */
     const char *token_url;
-    bool token_url_loopback;
+    bool token_url_checked;  /* --token-url, checked at start; a profile's was checked when parsed */
+    bool token_url_loopback; /* when token_url_checked */
     const char *token_url_path; /* "" when none */
     const char *client_id;      /* NULL: none is sent */
     const char *cacert;

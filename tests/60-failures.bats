@@ -5,20 +5,15 @@
 # writes, signals and SIGKILL. Nothing lost, nothing hammered.
 
 load test_helper
+load login_helper  # the mock, a fresh login and $GATE per test
 
-setup_file() { mock_start; }
-teardown_file() { mock_stop; }
-setup() {
-    mockctl reset
-    new_login --expires-in 3600
+setup_test() {
     STATE="$CREDS.credrun.state"
     : "${FAULTINJECT:=$TESTS_DIR/faultinject.so}"
 }
-# A failed test must not leave credrun or a held request behind.
-teardown() {
-    mockctl release >/dev/null 2>&1 || true
-    kill_background KILL
-}
+TEARDOWN_SIGNAL=KILL
+# and a request the mock holds is let go
+teardown_test() { mockctl release >/dev/null 2>&1 || true; }
 
 rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
 
