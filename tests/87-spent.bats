@@ -10,19 +10,15 @@
 # tests/85-gluster.bats runs the same across two real GlusterFS clients.
 
 load test_helper
+load login_helper  # the mock, a fresh login and $GATE per test
 
-setup_file() { mock_start; }
-teardown_file() { mock_stop; }
-setup() {
-    mockctl reset
-    new_login --expires-in 3600
+setup_test() {
     SPENT="$CREDS.credrun.spent"
     : "${FAULTINJECT:=$TESTS_DIR/faultinject.so}"
 }
-teardown() {
-    mockctl release >/dev/null 2>&1 || true
-    kill_background KILL
-}
+TEARDOWN_SIGNAL=KILL
+# and a request the mock holds is let go
+teardown_test() { mockctl release >/dev/null 2>&1 || true; }
 
 rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
 # The marker name of the refresh token now in file $1 (default $CREDS).
