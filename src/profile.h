@@ -61,7 +61,9 @@ struct profile {
     char *env; /* NULL: export nothing */
     char *login_hint;
     bool exec_only;
-    struct profile_lock locks[PROFILE_MAX_LOCKS];
+    char *lock_lines[PROFILE_MAX_LOCKS]; /* as written, "none" left out */
+    size_t n_lock_lines;
+    struct profile_lock locks[PROFILE_MAX_LOCKS]; /* lock_lines parsed (profile_parse_locks) */
     size_t n_locks;
 
     /* What the run's configuration points into, filled by profile_setup. */

@@ -188,7 +188,7 @@ enum cr_status profile_setup(const struct profile_select *sel, struct profile **
     }
     struct profile *p = NULL;
     if (st == CR_OK)
-        st = profile_resolve(text, conf, sel->name, sel->provider, &p, err);
+        st = profile_resolve_in(profile_resolved, profile_n_resolved, text, conf, sel->name, sel->provider, &p, err);
     free(text);
     free(conf);
     if (st != CR_OK)
@@ -269,6 +269,7 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
 {
     size_t n = 0;
     char *dir = NULL, *realdir = NULL;
+    profile_parse_locks(p);
     for (size_t i = 0; i < p->n_locks; i++) {
         const struct profile_lock *l = &p->locks[i];
         if (l->write != write || n == max)

@@ -65,7 +65,9 @@ static enum cr_status commit_under_write_locks(const struct run_config *rc, stru
     struct lock_wait w;
     lock_wait_init(&w, false, WRITE_LOCK_WAIT_S);
     struct cr_err lerr;
-    if (applock_acquire(&wl, rc->write_locks, rc->n_write_locks, &w, apps, &lerr) != CR_OK)
+    size_t n;
+    const struct applock_spec *specs = config_app_locks(rc, true, &n);
+    if (applock_acquire(&wl, specs, n, &w, apps, &lerr) != CR_OK)
         log_warn("%s; writing the new tokens without it", lerr.msg);
     enum cr_status st = atomic_commit(af, out, outlen, rescue, err);
     applock_release(&wl);
@@ -364,10 +366,12 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
                                     struct cr_err *err)
 {
     *fresh_now = false;
-    if (!rc->n_refresh_locks)
+    size_t n;
+    const struct applock_spec *specs = config_app_locks(rc, false, &n);
+    if (!n)
         return CR_OK;
     creds_free(c);
-    enum cr_status st = applock_acquire(apps, rc->refresh_locks, rc->n_refresh_locks, w, NULL, err);
+    enum cr_status st = applock_acquire(apps, specs, n, w, NULL, err);
     if (st == CR_ERR_CANT_WRITE)
         cr_append(err, "the refresh token was not spent");
     if (st == CR_OK)
