@@ -470,8 +470,11 @@ static void list_providers(const struct ini *bi, const struct ini *us, const cha
 static enum cr_status build_top(const struct profile *resolved, size_t n_resolved, const struct ini *us,
                                 const char *conf, const char *name, struct profile *p, struct cr_err *err)
 {
+    /* memcmp, not strcmp: jansson binds it anyway, so the fast path binds
+     * one libc symbol fewer. */
+    size_t n = strlen(name);
     for (size_t i = 0; !us && i < n_resolved; i++)
-        if (strcmp(resolved[i].name, name) == 0) {
+        if (strlen(resolved[i].name) == n && memcmp(resolved[i].name, name, n) == 0) {
             *p = resolved[i];
             return CR_OK;
         }
@@ -491,6 +494,7 @@ enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resol
     *out = NULL;
     struct ini user, *us = NULL;
     const char *conf = origin ? origin : "profiles.conf";
+    bool named = name != NULL; /* PROFILE_DEFAULT is a good name */
     if (!name)
         name = PROFILE_DEFAULT;
     enum cr_status st = CR_OK;
@@ -506,7 +510,7 @@ enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resol
         }
     }
     struct profile *p = xcalloc(1, sizeof *p);
-    if (st == CR_OK && !ini_section_name_ok(name))
+    if (st == CR_OK && named && !ini_section_name_ok(name))
         st = cr_fail(err, CR_ERR_USAGE, "bad profile name '%s'", name);
     if (st == CR_OK)
         st = build_top(resolved, n_resolved, us, conf, name, p, err);

@@ -52,7 +52,7 @@ static char *subst(const char *t, const char *key, const char *val)
 /* A pointer of p with {provider} filled in, owned by p; NULL stays NULL. */
 static const char *pointer_for(struct profile *p, const char *ptr)
 {
-    if (!ptr || !strstr(ptr, "{provider}"))
+    if (!ptr || !strchr(ptr, '{') || !strstr(ptr, "{provider}"))
         return ptr; /* p's own copy */
     return own(p, subst(ptr, "{provider}", p->provider ? p->provider : ""));
 }
