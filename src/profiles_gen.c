@@ -91,25 +91,34 @@ static void put_profile(FILE *out, const struct profile *p)
         if (k->field && !is_str_field(k->off))
             fprintf(out, "        .%s = %lld,\n", k->field, scalar((const char *)p + k->off, k->size));
     }
-    fputs("        .files = {", out);
-    for (size_t i = 0; i < p->n_files; i++) {
-        put_str(out, p->files[i]);
-        fputs(", ", out);
+    if (p->n_files) {
+        fputs("        .files = {", out);
+        for (size_t i = 0; i < p->n_files; i++) {
+            put_str(out, p->files[i]);
+            fputs(", ", out);
+        }
+        fprintf(out, "},\n        .n_files = %zu,\n", p->n_files);
     }
-    fprintf(out, "},\n        .n_files = %zu,\n        .store = {", p->n_files);
-    for (size_t i = 0; i < p->n_store; i++) {
-        fputs("{", out);
-        put_str(out, p->store[i].member);
-        fputs(", ", out);
-        put_str(out, p->store[i].pointer);
-        fputs("}, ", out);
+    if (p->n_store) {
+        fputs("        .store = {", out);
+        for (size_t i = 0; i < p->n_store; i++) {
+            fputs("{", out);
+            put_str(out, p->store[i].member);
+            fputs(", ", out);
+            put_str(out, p->store[i].pointer);
+            fputs("}, ", out);
+        }
+        fprintf(out, "},\n        .n_store = %zu,\n", p->n_store);
     }
-    fprintf(out, "},\n        .n_store = %zu,\n        .lock_lines = {", p->n_store);
-    for (size_t i = 0; i < p->n_lock_lines; i++) {
-        put_str(out, p->lock_lines[i]);
-        fputs(", ", out);
+    if (p->n_lock_lines) { /* parsed when a refresh needs them: profile_parse_locks */
+        fputs("        .lock_lines = {", out);
+        for (size_t i = 0; i < p->n_lock_lines; i++) {
+            put_str(out, p->lock_lines[i]);
+            fputs(", ", out);
+        }
+        fprintf(out, "},\n        .n_lock_lines = %zu,\n", p->n_lock_lines);
     }
-    fprintf(out, "},\n        .n_lock_lines = %zu,\n    },\n", p->n_lock_lines);
+    fputs("    },\n", out);
 }
 
 int main(void)
