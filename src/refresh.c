@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
+#include "procsafe.h"
 #include "refresh.h"
 #include "retry.h"
 #include "state.h"
@@ -27,18 +28,6 @@
 
 #define RESERVE_MARGIN 4096
 #define WRITE_LOCK_WAIT_S 10
-
-/* Signals that would kill us between spending the refresh token and storing
- * its successor are held back for that span. */
-static void hold_signals(sigset_t *old)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, old);
-}
 
 static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
 {
@@ -337,11 +326,14 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
                        rc->login_hint);
     if (st != CR_OK)
         return st;
-    st = lock_take(f->lock_fd, &w);
+    st = lock_take_named(f->lock_fd, rc->lock_file, &w);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY)
-            cr_fail(err, st, "lock %s is held by another process", rc->lock_file);
-        else
+        if (st == CR_ERR_LOCK_BUSY) {
+            char who[200];
+            lock_holder(f->lock_fd, who, sizeof who);
+            cr_fail(err, st, "lock %s is held by another process%s%s", rc->lock_file, who[0] ? ", " : "", who);
+            lock_wait_gave_up(&w, err);
+        } else
             cr_fail(err, st, "cannot lock %s: %m", rc->lock_file);
         close(f->lock_fd);
         f->lock_fd = -1;
@@ -386,9 +378,12 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
 }
 
 /* Spend and store, at most twice (once more with a peer's adopted token),
- * the shared state ss at spath consulted first and updated after. */
+ * the shared state ss at spath consulted first and updated after. Signals
+ * that would end the process are held from the first spend on: *held says
+ * so, and old is the mask to restore once the application's locks are
+ * released, when a held signal is delivered. */
 static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
-                                     struct applock_set *apps, struct cr_err *err)
+                                     struct applock_set *apps, sigset_t *old, bool *held, struct cr_err *err)
 {
     char *spath = state_path(rc->credentials);
     struct state ss;
@@ -407,13 +402,13 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
         struct atomic_file af;
         st = atomic_prepare(&af, rc->credentials, sb, (size_t)sb->st_size + RESERVE_MARGIN, err);
         if (st == CR_OK) {
-            sigset_t old;
-            hold_signals(&old);
+            if (!*held)
+                procsafe_hold(old);
+            *held = true;
             struct state_answer ans;
             st = spend_and_store(rc, c, &af, apps, f, &ans, err);
             st = after_answer(rc, c, sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL, err);
             state_save(&ss, spath, sb);
-            sigprocmask(SIG_SETMASK, &old, NULL);
         }
     }
     state_save(&ss, spath, sb);
@@ -458,7 +453,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
         return CR_OK;
     }
     struct applock_set apps = {0};
-    bool fresh_now;
+    bool fresh_now, held = false;
+    sigset_t old;
     st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
     if (st != CR_OK || fresh_now)
         return st;
@@ -471,10 +467,12 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     } else {
         /* The shared cooldown and quarantine: read only now that a refresh
          * is needed, never on the fast path. */
-        st = refresh_rounds(rc, &c, &sb, f, &apps, err);
+        st = refresh_rounds(rc, &c, &sb, f, &apps, &old, &held, err);
     }
     applock_release(&apps);
     creds_free(&c);
+    if (held)
+        sigprocmask(SIG_SETMASK, &old, NULL); /* a held signal ends the run here, no lock left behind */
     return st;
 }
 

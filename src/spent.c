@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileown.h"
+#include "fsclock.h"
 #include "spent.h"
 #include "util.h"
 
@@ -25,11 +26,6 @@ char *spent_dir_path(const char *credentials)
 void spent_name(const char *refresh_token, char name[SHA256_HEX])
 {
     sha256_hex(refresh_token, strlen(refresh_token), name);
-}
-
-static double ts_seconds(struct timespec t)
-{
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* A directory we may trust with markers: ours (or creds' owner's) and
@@ -124,16 +120,12 @@ enum cr_status spent_now(struct spent_dir *sd, struct timespec *now, struct cr_e
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open %s/%s to read the filesystem's clock: %s", sd->path,
                        SPENT_CLOCK_NAME, strerror(errno));
     give_to_owner(sd, fd, SPENT_CLOCK_NAME);
-    struct stat st;
-    /* NULL: "now", which a network filesystem's server decides */
-    if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
+    int rc = fsclock_read(fd, now);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot touch %s/%s to read the filesystem's clock: %s", sd->path,
                        SPENT_CLOCK_NAME, strerror(e));
-    }
-    close(fd);
-    *now = st.st_mtim;
     return CR_OK;
 }
 
@@ -153,7 +145,7 @@ static enum cr_status marker_age(struct spent_dir *sd, const char *name, bool *e
     if (spent_now(sd, &now, err) != CR_OK)
         return err->status;
     *exists = true;
-    *age_s = ts_seconds(now) - ts_seconds(st.st_mtim);
+    *age_s = fsclock_seconds(now) - fsclock_seconds(st.st_mtim);
     return CR_OK;
 }
 
@@ -276,7 +268,7 @@ enum cr_status spent_prune(struct spent_dir *sd, double max_age_s, unsigned *rem
         if (!is_marker_name(de->d_name) || fstatat(sd->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        if (ts_seconds(now) - ts_seconds(st.st_mtim) > max_age_s && unlinkat(sd->fd, de->d_name, 0) == 0)
+        if (fsclock_seconds(now) - fsclock_seconds(st.st_mtim) > max_age_s && unlinkat(sd->fd, de->d_name, 0) == 0)
             (*removed)++;
     }
     int e = errno;
