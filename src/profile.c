@@ -3,10 +3,11 @@
  * [NAME] defines or overrides profile NAME; [NAME/PROVIDER] is NAME for one
  * provider; "inherit = OTHER" starts from another profile. The built-in
  * profiles are src/profiles.builtin.conf, tokenized at build time
- * (profile_builtin); the user's profiles.conf is tokenized by ini.c when -p is
+ * (profile_builtin_ini); the user's profiles.conf is tokenized by ini.c when -p is
  * given, and both are applied by the same code here. See credrun(1), PROFILES. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +261,7 @@ static int add_store(struct profile *p, const char *v, struct cr_err *err)
 }
 
 #define AT(field) offsetof(struct profile, field), sizeof(((struct profile *)0)->field), #field
-#define NO_FIELD 0, 0, NULL
+#define NO_FIELD 0, 0, ""
 /* Sorted by name, for bsearch. */
 const struct profile_key profile_keys[] = {
     {"access", KEY_POINTER, AT(access), 0, NULL},
@@ -384,7 +385,7 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
 static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const struct ini *ini,
                                     struct cr_err *err)
 {
-    struct apply_state st = {.trusted = ini == &profile_builtin};
+    struct apply_state st = {.trusted = ini == profile_builtin_ini()};
     for (size_t i = 0; i < s->n; i++) {
         if (apply_entry(p, &st, s->e[i].key, s->e[i].value, err) != 0) {
             err->status = CR_ERR_PROFILES_CONF;
@@ -407,7 +408,7 @@ static const char *section_inherit(const struct ini_section *s)
 static enum cr_status build(const struct ini *us, const char *conf, const char *name, int depth, struct profile *p,
                             struct cr_err *err)
 {
-    const struct ini *bi = &profile_builtin;
+    const struct ini *bi = profile_builtin_ini();
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
         return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: %s; others are defined in %s)",
@@ -465,31 +466,58 @@ static void list_providers(const struct ini *bi, const struct ini *us, const cha
         }
 }
 
-/* Build profile name into p: from the resolved tables when there is no
- * profiles.conf and they hold it, else from the sections. */
-static enum cr_status build_top(const struct profile *resolved, size_t n_resolved, const struct ini *us,
-                                const char *conf, const char *name, struct profile *p, struct cr_err *err)
+bool profile_str_static(const char *s)
+{
+    return (uintptr_t)s - (uintptr_t)profile_resolved.pool < profile_resolved.pool_size;
+}
+
+/* Write the resolved profile r of t into p (zeroed). */
+static void unpack(const struct profile_tables *t, const struct profile_packed *r, struct profile *p)
+{
+    for (uint32_t i = r->first; i < r->first + r->n; i++) {
+        const struct profile_write *w = &t->writes[i];
+        char *at = (char *)p + w->off;
+        if (w->size == 0) {
+            const char *s = t->pool + w->value;
+            memcpy(at, &s, sizeof s);
+        } else if (w->size == 1) {
+            *(uint8_t *)at = (uint8_t)w->value;
+        } else if (w->size == 2) {
+            *(uint16_t *)at = (uint16_t)w->value;
+        } else if (w->size == 4) {
+            *(uint32_t *)at = w->value;
+        } else {
+            *(uint64_t *)at = w->value;
+        }
+    }
+}
+
+/* Build profile name into p (zeroed): from the resolved tables when there
+ * is no profiles.conf and they hold it, else from the sections. */
+static enum cr_status build_top(const struct profile_tables *resolved, const struct ini *us, const char *conf,
+                                const char *name, struct profile *p, struct cr_err *err)
 {
     /* memcmp, not strcmp: jansson binds it anyway, so the fast path binds
      * one libc symbol fewer. */
     size_t n = strlen(name);
-    for (size_t i = 0; !us && i < n_resolved; i++)
-        if (strlen(resolved[i].name) == n && memcmp(resolved[i].name, name, n) == 0) {
-            *p = resolved[i];
+    for (size_t i = 0; resolved && !us && i < resolved->n; i++) {
+        const char *rn = resolved->pool + resolved->profiles[i].name;
+        if (strlen(rn) == n && memcmp(rn, name, n) == 0) {
+            unpack(resolved, &resolved->profiles[i], p);
             return CR_OK;
         }
+    }
     return build(us, conf, name, 0, p, err);
 }
 
 enum cr_status profile_resolve(const char *user_text, const char *origin, const char *name, const char *provider,
                                struct profile **out, struct cr_err *err)
 {
-    return profile_resolve_in(NULL, 0, user_text, origin, name, provider, out, err);
+    return profile_resolve_in(NULL, user_text, origin, name, provider, out, err);
 }
 
-enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resolved, const char *user_text,
-                                  const char *origin, const char *name, const char *provider, struct profile **out,
-                                  struct cr_err *err)
+enum cr_status profile_resolve_in(const struct profile_tables *resolved, const char *user_text, const char *origin,
+                                  const char *name, const char *provider, struct profile **out, struct cr_err *err)
 {
     *out = NULL;
     struct ini user, *us = NULL;
@@ -513,7 +541,7 @@ enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resol
     if (st == CR_OK && named && !ini_section_name_ok(name))
         st = cr_fail(err, CR_ERR_USAGE, "bad profile name '%s'", name);
     if (st == CR_OK)
-        st = build_top(resolved, n_resolved, us, conf, name, p, err);
+        st = build_top(resolved, us, conf, name, p, err);
     if (st == CR_OK && provider) {
         if (!profile_member_name_ok(provider) || strchr(provider, ':')) {
             st = cr_fail(err, CR_ERR_USAGE, "bad provider name '%s'", provider);
@@ -521,14 +549,14 @@ enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resol
             st = cr_fail(err, CR_ERR_USAGE, "profile %s has no providers: --provider is for profiles like eca", name);
         } else if (!p->provider || strcmp(provider, p->provider) != 0) {
             char *sub = xasprintf("%s/%s", name, provider);
-            if (ini_find(&profile_builtin, sub) || ini_find(us, sub)) {
+            if (ini_find(profile_builtin_ini(), sub) || ini_find(us, sub)) {
                 profile_free(p);
                 p = xcalloc(1, sizeof *p);
-                st = build_top(resolved, n_resolved, us, conf, sub, p, err);
+                st = build_top(resolved, us, conf, sub, p, err);
                 name = NULL;
             } else {
                 char known[256];
-                list_providers(&profile_builtin, us, name, p->provider, known, sizeof known);
+                list_providers(profile_builtin_ini(), us, name, p->provider, known, sizeof known);
                 st = cr_fail(err, CR_ERR_USAGE, "profile %s knows no provider '%s' (known: %s); define [%s] in %s", name,
                              provider, known, sub, conf);
             }

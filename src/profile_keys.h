@@ -5,6 +5,7 @@
 #define CREDRUN_PROFILE_KEYS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "profile.h"
 
@@ -51,11 +52,13 @@ enum key_kind {
 
 /* One key of profiles.conf: the table apply_entry reads, and the one that
  * src/profiles_gen.c writes the resolved built-in profiles from. */
+/* Names are arrays, not pointers: a table of pointers is relocated each
+ * time credrun is loaded. */
 struct profile_key {
-    const char *name;
+    char name[24];
     enum key_kind kind;
-    size_t off, size;  /* of its field in struct profile (0, 0: none, or a list) */
-    const char *field; /* that field's name, for the generated initialisers */
+    size_t off, size; /* of its field in struct profile (0, 0: none, or a list) */
+    char field[24];   /* that field's name ("": none), for src/profiles_gen.c */
     unsigned list;     /* the list the section's first line of this key replaces */
     const char *what;  /* KEY_MEMBER: what to give */
 };
@@ -66,28 +69,46 @@ extern const size_t profile_n_keys;
  * offset and name. */
 struct profile_str_field {
     size_t off;
-    const char *field;
+    char field[24];
 };
 extern const struct profile_str_field profile_str_fields[];
 extern const size_t profile_n_str_fields;
 
+/* The built-in profiles resolved at build time (src/profiles_resolved.c,
+ * written by src/profiles_gen.c), without a pointer, so that loading credrun
+ * relocates nothing for them: each profile is a run of writes into a zeroed
+ * struct profile, at byte off either a string of the pool (size 0, value its
+ * offset there) or an integer of size bytes. Generic: any field of char *
+ * or integer type, list items and counts included. */
+struct profile_write {
+    uint16_t off, size;
+    uint32_t value;
+};
+struct profile_packed {
+    uint32_t name;      /* its section's name: an offset in the pool */
+    uint32_t first, n; /* its writes */
+};
+struct profile_tables {
+    const char *pool;
+    size_t pool_size;
+    const struct profile_write *writes;
+    const struct profile_packed *profiles;
+    size_t n;
+};
+extern const struct profile_tables profile_resolved;
+
 /* Resolve as profile_resolve does, taking a profile without profiles.conf
- * (user_text NULL) from resolved[0..n_resolved) when it is there: the
- * built-in profiles resolved at build time (src/profiles_resolved.c), whose
- * strings are shared, not copied (profile_str_static). */
-enum cr_status profile_resolve_in(const struct profile *resolved, size_t n_resolved, const char *user_text,
-                                  const char *origin, const char *name, const char *provider, struct profile **out,
-                                  struct cr_err *err) __attribute__((__nonnull__(7, 8)));
+ * (user_text NULL) from resolved (NULL: none) when it holds it; its strings
+ * are then the tables', shared, never freed (profile_str_static). */
+enum cr_status profile_resolve_in(const struct profile_tables *resolved, const char *user_text, const char *origin,
+                                  const char *name, const char *provider, struct profile **out, struct cr_err *err)
+    __attribute__((__nonnull__(6, 7)));
 
 /* Parse p's lock lines into p->locks, if not yet (a resolved profile keeps
  * only the lines: its locks are parsed when a run needs them). */
 void profile_parse_locks(struct profile *p) __attribute__((__nonnull__));
 
-/* The built-in profiles resolved at build time (src/profiles_resolved.c,
- * written by src/profiles_gen.c), and whether s is one of their strings
- * (never freed). */
-extern const struct profile profile_resolved[];
-extern const size_t profile_n_resolved;
+/* Whether s is a string of profile_resolved's pool (never freed). */
 bool profile_str_static(const char *s);
 
 #endif

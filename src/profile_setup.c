@@ -188,7 +188,7 @@ enum cr_status profile_setup(const struct profile_select *sel, struct profile **
     }
     struct profile *p = NULL;
     if (st == CR_OK)
-        st = profile_resolve_in(profile_resolved, profile_n_resolved, text, conf, sel->name, sel->provider, &p, err);
+        st = profile_resolve_in(&profile_resolved, text, conf, sel->name, sel->provider, &p, err);
     free(text);
     free(conf);
     if (st != CR_OK)

@@ -18,13 +18,7 @@
 #include "profile_keys.h"
 
 /* This program resolves from the sections alone. */
-const struct profile profile_resolved[] = {{.name = NULL}};
-const size_t profile_n_resolved = 0;
-bool profile_str_static(const char *s)
-{
-    (void)s;
-    return false;
-}
+const struct profile_tables profile_resolved = {.pool = ""};
 
 /* The pool: every string once, NUL-separated. */
 static char *pool;
@@ -44,26 +38,37 @@ static size_t pool_add(const char *s)
     return at;
 }
 
-/* The initialiser of one string: S(offset) or NULL. */
-static void put_str(FILE *out, const char *s)
+/* The writes, one initialiser a line, and how many. */
+static FILE *writes;
+static size_t n_writes;
+
+/* A write of string v (not NULL) to field (a member designator). */
+static void put_str(const char *field, const char *v)
 {
-    if (s)
-        fprintf(out, "S(%zu)", pool_add(s));
-    else
-        fputs("NULL", out);
+    fprintf(writes, "    {STR(%s), %zu},\n", field, pool_add(v));
+    n_writes++;
 }
 
-static long long scalar(const void *at, size_t size)
+/* A write of integer v to field; 0 is every field's start. */
+static void put_int(const char *field, unsigned long long v)
+{
+    if (v) {
+        fprintf(writes, "    {INT(%s), %lluu},\n", field, v);
+        n_writes++;
+    }
+}
+
+static unsigned long long scalar(const void *at, size_t size)
 {
     switch (size) {
     case 1:
-        return *(const int8_t *)at;
+        return *(const uint8_t *)at;
     case 2:
-        return *(const int16_t *)at;
+        return *(const uint16_t *)at;
     case 4:
-        return *(const int32_t *)at;
+        return *(const uint32_t *)at;
     default:
-        return *(const int64_t *)at;
+        return *(const uint64_t *)at;
     }
 }
 
@@ -75,74 +80,68 @@ static bool is_str_field(size_t off)
     return false;
 }
 
-static void put_profile(FILE *out, const struct profile *p)
+/* The writes that make p (its name, its section's, at name_at in the pool). */
+static void put_profile(const struct profile *p)
 {
-    fputs("    {\n", out);
+    char f[64];
     for (size_t i = 0; i < profile_n_str_fields; i++) {
-        const char *s = *(char *const *)((const char *)p + profile_str_fields[i].off);
-        if (s) {
-            fprintf(out, "        .%s = ", profile_str_fields[i].field);
-            put_str(out, s);
-            fputs(",\n", out);
-        }
+        const char *v = *(char *const *)((const char *)p + profile_str_fields[i].off);
+        if (v)
+            put_str(profile_str_fields[i].field, v);
     }
     for (size_t i = 0; i < profile_n_keys; i++) {
         const struct profile_key *k = &profile_keys[i];
-        if (k->field && !is_str_field(k->off))
-            fprintf(out, "        .%s = %lld,\n", k->field, scalar((const char *)p + k->off, k->size));
+        if (k->field[0] && !is_str_field(k->off))
+            put_int(k->field, scalar((const char *)p + k->off, k->size));
     }
-    if (p->n_files) {
-        fputs("        .files = {", out);
-        for (size_t i = 0; i < p->n_files; i++) {
-            put_str(out, p->files[i]);
-            fputs(", ", out);
-        }
-        fprintf(out, "},\n        .n_files = %zu,\n", p->n_files);
+    /* The lists; the locks as their lines, parsed when a refresh needs them
+     * (profile_parse_locks). */
+    for (size_t i = 0; i < p->n_files; i++) {
+        snprintf(f, sizeof f, "files[%zu]", i);
+        put_str(f, p->files[i]);
     }
-    if (p->n_store) {
-        fputs("        .store = {", out);
-        for (size_t i = 0; i < p->n_store; i++) {
-            fputs("{", out);
-            put_str(out, p->store[i].member);
-            fputs(", ", out);
-            put_str(out, p->store[i].pointer);
-            fputs("}, ", out);
-        }
-        fprintf(out, "},\n        .n_store = %zu,\n", p->n_store);
+    put_int("n_files", p->n_files);
+    for (size_t i = 0; i < p->n_store; i++) {
+        snprintf(f, sizeof f, "store[%zu].member", i);
+        put_str(f, p->store[i].member);
+        snprintf(f, sizeof f, "store[%zu].pointer", i);
+        put_str(f, p->store[i].pointer);
     }
-    if (p->n_lock_lines) { /* parsed when a refresh needs them: profile_parse_locks */
-        fputs("        .lock_lines = {", out);
-        for (size_t i = 0; i < p->n_lock_lines; i++) {
-            put_str(out, p->lock_lines[i]);
-            fputs(", ", out);
-        }
-        fprintf(out, "},\n        .n_lock_lines = %zu,\n", p->n_lock_lines);
+    put_int("n_store", p->n_store);
+    for (size_t i = 0; i < p->n_lock_lines; i++) {
+        snprintf(f, sizeof f, "lock_lines[%zu]", i);
+        put_str(f, p->lock_lines[i]);
     }
-    fputs("    },\n", out);
+    put_int("n_lock_lines", p->n_lock_lines);
 }
 
 int main(void)
 {
-    char *body = NULL;
-    size_t body_len = 0;
-    FILE *b = open_memstream(&body, &body_len);
-    if (!b)
+    char *body = NULL, *heads = NULL;
+    size_t body_len = 0, heads_len = 0;
+    writes = open_memstream(&body, &body_len);
+    FILE *h = open_memstream(&heads, &heads_len);
+    if (!writes || !h)
         return 1;
-    for (size_t i = 0; i < profile_builtin.n; i++) {
+    for (size_t i = 0; i < profile_builtin_ini()->n; i++) {
         struct profile *p;
         struct cr_err err;
-        if (profile_resolve(NULL, NULL, profile_builtin.s[i].name, NULL, &p, &err) != CR_OK) {
-            fprintf(stderr, "profiles-gen: [%s]: %s\n", profile_builtin.s[i].name, err.msg);
+        if (profile_resolve(NULL, NULL, profile_builtin_ini()->s[i].name, NULL, &p, &err) != CR_OK) {
+            fprintf(stderr, "profiles-gen: [%s]: %s\n", profile_builtin_ini()->s[i].name, err.msg);
             return 1;
         }
-        put_profile(b, p);
+        size_t first = n_writes;
+        fprintf(writes, "    /* [%s] */\n", p->name);
+        put_profile(p);
+        fprintf(h, "    {%zu, %zu, %zu},\n", pool_add(p->name), first, n_writes - first);
         profile_free(p);
     }
-    if (fclose(b) != 0)
+    if (fclose(writes) != 0 || fclose(h) != 0)
         return 1;
     printf("/* Generated from src/profiles.builtin.conf by src/profiles_gen.c: do not edit. */\n"
-           "#include \"config.h\"\n\n#include <stdint.h>\n\n#include \"profile.h\"\n#include \"profile_keys.h\"\n\n"
-           "static const char pool[%zu] =\n", pool_len ? pool_len : 1);
+           "#include \"config.h\"\n\n#include <stddef.h>\n\n#include \"profile.h\"\n#include \"profile_keys.h\"\n\n"
+           "_Static_assert(sizeof(struct profile) <= UINT16_MAX, \"struct profile_write's offsets are 16 bits\");\n\n"
+           "static const char pool[%zu] =\n", pool_len);
     for (size_t at = 0; at < pool_len; at += strlen(pool + at) + 1) {
         fputs("    \"", stdout);
         for (const char *c = pool + at; *c; c++) {
@@ -152,14 +151,14 @@ int main(void)
         }
         fputs(at + strlen(pool + at) + 1 < pool_len ? "\\0\"\n" : "\";\n", stdout);
     }
-    if (!pool_len)
-        fputs("    \"\";\n", stdout);
-    printf("#define S(at) ((char *)pool + (at))\n\nconst struct profile profile_resolved[] = {\n%s};\n\n"
-           "const size_t profile_n_resolved = %zu;\n\n"
-           "bool profile_str_static(const char *s)\n{\n"
-           "    return (uintptr_t)s - (uintptr_t)pool < sizeof pool;\n}\n",
-           body, profile_builtin.n);
+    printf("\n#define STR(field) offsetof(struct profile, field), 0\n"
+           "#define INT(field) offsetof(struct profile, field), sizeof(((struct profile *)0)->field)\n\n"
+           "static const struct profile_write writes[] = {\n%s};\n\n"
+           "static const struct profile_packed profiles[] = {\n%s};\n\n"
+           "const struct profile_tables profile_resolved = {pool, sizeof pool, writes, profiles, %zu};\n",
+           body, heads, profile_builtin_ini()->n);
     free(body);
+    free(heads);
     free(pool);
     return ferror(stdout) ? 1 : 0;
 }

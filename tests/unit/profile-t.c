@@ -49,10 +49,10 @@ static void tables_equal_parser(const char *text)
     struct ini ini;
     if (!ok(ini_parse(text, "src/profiles.builtin.conf", &ini, &err) == CR_OK, "the built-in file parses: %s", why))
         return;
-    is_int(ini.n, profile_builtin.n, "the tables hold every section of src/profiles.builtin.conf");
-    bool same = ini.n == profile_builtin.n;
+    is_int(ini.n, profile_builtin_ini()->n, "the tables hold every section of src/profiles.builtin.conf");
+    bool same = ini.n == profile_builtin_ini()->n;
     for (size_t i = 0; same && i < ini.n; i++) {
-        const struct ini_section *a = &ini.s[i], *b = &profile_builtin.s[i];
+        const struct ini_section *a = &ini.s[i], *b = &profile_builtin_ini()->s[i];
         same = strcmp(a->name, b->name) == 0 && a->line == b->line && a->n == b->n;
         for (size_t k = 0; same && k < a->n; k++)
             same = strcmp(a->e[k].key, b->e[k].key) == 0 && strcmp(a->e[k].value, b->e[k].value) == 0 &&
@@ -95,7 +95,7 @@ static bool profiles_equal(struct profile *a, const struct profile *b)
         bool text = false; /* compared above */
         for (size_t j = 0; j < profile_n_str_fields; j++)
             text = text || profile_str_fields[j].off == k->off;
-        if (k->field && !text && memcmp((char *)a + k->off, (const char *)b + k->off, k->size) != 0) {
+        if (k->field[0] && !text && memcmp((char *)a + k->off, (const char *)b + k->off, k->size) != 0) {
             printf("# [%s] %s differs\n", b->name, k->field);
             same = false;
         }
@@ -124,12 +124,12 @@ static bool profiles_equal(struct profile *a, const struct profile *b)
  * and --provider too; their strings are shared, never freed. */
 static void resolved_equal_runtime(void)
 {
-    is_int(profile_n_resolved, profile_builtin.n, "every built-in section is resolved at build time");
-    bool all = profile_n_resolved == profile_builtin.n;
-    for (size_t i = 0; i < profile_builtin.n; i++) {
-        const char *name = profile_builtin.s[i].name;
+    is_int(profile_resolved.n, profile_builtin_ini()->n, "every built-in section is resolved at build time");
+    bool all = profile_resolved.n == profile_builtin_ini()->n;
+    for (size_t i = 0; i < profile_builtin_ini()->n; i++) {
+        const char *name = profile_builtin_ini()->s[i].name;
         struct profile *a = NULL, *b = NULL;
-        if (profile_resolve_in(profile_resolved, profile_n_resolved, NULL, NULL, name, NULL, &a, &err) != CR_OK ||
+        if (profile_resolve_in(&profile_resolved, NULL, NULL, name, NULL, &a, &err) != CR_OK ||
             profile_resolve(NULL, NULL, name, NULL, &b, &err) != CR_OK) {
             printf("# [%s]: %s\n", name, why);
             all = false;
@@ -141,7 +141,7 @@ static void resolved_equal_runtime(void)
     }
     ok(all, "the resolved tables equal what the run-time path makes of each section");
     struct profile *a = NULL, *b = NULL;
-    profile_resolve_in(profile_resolved, profile_n_resolved, NULL, NULL, "eca", "openai", &a, &err);
+    profile_resolve_in(&profile_resolved, NULL, NULL, "eca", "openai", &a, &err);
     profile_resolve(NULL, NULL, "eca", "openai", &b, &err);
     ok(a && b && profiles_equal(a, b), "and of eca with --provider openai");
     ok(a && profile_str_static(a->token_url) && b && !profile_str_static(b->token_url),
