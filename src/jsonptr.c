@@ -36,6 +36,12 @@ void jsonptr_wipe_on_free(void)
 /* The token s..end unescaped into tok (room for end - s + 1 bytes). */
 static char *token_into(char *tok, const char *s, const char *end)
 {
+    size_t n = (size_t)(end - s);
+    if (!memchr(s, '~', n)) { /* nothing escaped: most tokens */
+        memcpy(tok, s, n);
+        tok[n] = '\0';
+        return tok;
+    }
     char *o = tok;
     for (const char *p = s; p < end; p++) {
         if (*p == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {

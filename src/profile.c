@@ -7,7 +7,6 @@
  * given, and both are applied by the same code here. See credrun(1), PROFILES. */
 #include "config.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,32 +465,6 @@ static void list_providers(const struct ini *bi, const struct ini *us, const cha
         }
 }
 
-bool profile_str_static(const char *s)
-{
-    return (uintptr_t)s - (uintptr_t)profile_resolved.pool < profile_resolved.pool_size;
-}
-
-/* Write the resolved profile r of t into p (zeroed). */
-static void unpack(const struct profile_tables *t, const struct profile_packed *r, struct profile *p)
-{
-    for (uint32_t i = r->first; i < r->first + r->n; i++) {
-        const struct profile_write *w = &t->writes[i];
-        char *at = (char *)p + w->off;
-        if (w->size == 0) {
-            const char *s = t->pool + w->value;
-            memcpy(at, &s, sizeof s);
-        } else if (w->size == 1) {
-            *(uint8_t *)at = (uint8_t)w->value;
-        } else if (w->size == 2) {
-            *(uint16_t *)at = (uint16_t)w->value;
-        } else if (w->size == 4) {
-            *(uint32_t *)at = w->value;
-        } else {
-            *(uint64_t *)at = w->value;
-        }
-    }
-}
-
 /* Build profile name into p (zeroed): from the resolved tables when there
  * is no profiles.conf and they hold it, else from the sections. */
 static enum cr_status build_top(const struct profile_tables *resolved, const struct ini *us, const char *conf,
@@ -503,7 +476,7 @@ static enum cr_status build_top(const struct profile_tables *resolved, const str
     for (size_t i = 0; resolved && !us && i < resolved->n; i++) {
         const char *rn = resolved->pool + resolved->profiles[i].name;
         if (strlen(rn) == n && memcmp(rn, name, n) == 0) {
-            unpack(resolved, &resolved->profiles[i], p);
+            profile_unpack(resolved, &resolved->profiles[i], p);
             return CR_OK;
         }
     }

@@ -111,4 +111,8 @@ void profile_parse_locks(struct profile *p) __attribute__((__nonnull__));
 /* Whether s is a string of profile_resolved's pool (never freed). */
 bool profile_str_static(const char *s);
 
+/* Write the resolved profile r of t into p (zeroed): its strings are t's. */
+void profile_unpack(const struct profile_tables *t, const struct profile_packed *r, struct profile *p)
+    __attribute__((__nonnull__));
+
 #endif

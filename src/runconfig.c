@@ -32,6 +32,7 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->wait_timeout = c->wait_timeout;
     rc->nonblock = c->nonblock;
     rc->force = c->force;
+    rc->settle = c->settle >= 0 ? c->settle : DEFAULT_SETTLE;
     rc->refresh_only = c->refresh_only;
     rc->supervise = c->supervise;
     rc->no_kill_on_exit = c->no_kill_on_exit;
@@ -39,6 +40,8 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->command = c->command;
     /* A sidecar never holds the lock between refreshes. */
     rc->scope = c->scope_refresh || (c->supervise && !c->command) ? RUN_SCOPE_REFRESH : RUN_SCOPE_COMMAND;
+    /* like flock(1); a supervised child must not hold it */
+    rc->lock_inherited = c->command && !c->supervise && rc->scope == RUN_SCOPE_COMMAND;
 }
 
 struct run_app_locks {

@@ -149,8 +149,7 @@ static enum cr_status marker_age(struct spent_dir *sd, const char *name, bool *e
     return CR_OK;
 }
 
-/* Read "host pid N" from an existing marker, "" when it cannot be read. */
-static void read_owner(struct spent_dir *sd, const char *name, char *buf, size_t len)
+void spent_owner(struct spent_dir *sd, const char *name, char *buf, size_t len)
 {
     buf[0] = '\0';
     int fd = openat(sd->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -199,7 +198,7 @@ enum cr_status spent_record(struct spent_dir *sd, const char *refresh_token, str
             return err->status;
         if (exists) {
             m->outcome = SPENT_EXISTS;
-            read_owner(sd, m->name, m->owner, sizeof m->owner);
+            spent_owner(sd, m->name, m->owner, sizeof m->owner);
             return CR_OK;
         }
     }
@@ -212,6 +211,11 @@ enum cr_status spent_remove(struct spent_dir *sd, const char *refresh_token, str
 {
     char name[SHA256_HEX];
     spent_name(refresh_token, name);
+    return spent_unmark(sd, name, err);
+}
+
+enum cr_status spent_unmark(struct spent_dir *sd, const char *name, struct cr_err *err)
+{
     if (unlinkat(sd->fd, name, 0) != 0 && errno != ENOENT)
         return cr_fail(err, CR_ERR_CANT_WRITE,
                        "cannot remove the marker %s/%s: %s; the next run will take this refresh token for spent: "
@@ -275,5 +279,36 @@ enum cr_status spent_prune(struct spent_dir *sd, double max_age_s, unsigned *rem
     closedir(d);
     if (e)
         return cr_fail(err, CR_ERR_OS, "cannot list %s to prune old markers: %s", sd->path, strerror(e));
+    return CR_OK;
+}
+
+enum cr_status spent_prune_daily(struct spent_dir *sd, unsigned *removed, bool *ran, struct cr_err *err)
+{
+    *removed = 0;
+    *ran = false;
+    struct timespec now;
+    struct stat st;
+    if (spent_now(sd, &now, err) != CR_OK) {
+        err->status = CR_ERR_OS;
+        return err->status;
+    }
+    if (fstatat(sd->fd, SPENT_PRUNED_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        fsclock_seconds(now) - fsclock_seconds(st.st_mtim) < SPENT_PRUNE_EVERY_S &&
+        fsclock_seconds(st.st_mtim) <= fsclock_seconds(now) + 60)
+        return CR_OK; /* pruned lately (a stamp from the future does not count) */
+    *ran = true;
+    if (spent_prune(sd, SPENT_PRUNE_AGE_S, removed, err) != CR_OK)
+        return err->status;
+    int fd = openat(sd->fd, SPENT_PRUNED_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0)
+        give_to_owner(sd, fd, SPENT_PRUNED_NAME);
+    if (fd < 0 || futimens(fd, NULL) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cr_fail(err, CR_ERR_OS, "cannot touch %s/%s: %s; old markers will be pruned on every refresh",
+                       sd->path, SPENT_PRUNED_NAME, strerror(e));
+    }
+    close(fd);
     return CR_OK;
 }
