@@ -182,7 +182,7 @@ static void speak_ofd(void *arg)
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = fileown_open_lock(sp->path, NULL, true);
+    int f = fileown_open_lock(sp->path, NULL, true, false);
     if (f < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {

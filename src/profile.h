@@ -61,7 +61,9 @@ struct profile {
     char *env; /* NULL: export nothing */
     char *login_hint;
     bool exec_only;
-    struct profile_lock locks[PROFILE_MAX_LOCKS];
+    char *lock_lines[PROFILE_MAX_LOCKS]; /* as written, "none" left out */
+    size_t n_lock_lines;
+    struct profile_lock locks[PROFILE_MAX_LOCKS]; /* lock_lines parsed (profile_parse_locks) */
     size_t n_locks;
 
     /* What the run's configuration points into, filled by profile_setup. */
@@ -112,10 +114,11 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
                                struct profile **out, struct cr_err *err) __attribute__((__nonnull__(5, 6)));
 
 /* The built-in profiles: src/profiles.builtin.conf as ini_parse would cut it
- * (origin PROFILE_BUILTIN_ORIGIN), and the names of its [NAME] sections,
+ * (origin PROFILE_BUILTIN_ORIGIN; made from the generated tables on the
+ * first call, then the same), and the names of its [NAME] sections,
  * ", "-separated, for messages and --help. The one list of built-in names. */
 #define PROFILE_BUILTIN_ORIGIN "built-in profiles"
-extern const struct ini profile_builtin;
+const struct ini *profile_builtin_ini(void);
 extern const char profile_builtin_names[];
 
 void profile_free(struct profile *p);

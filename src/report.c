@@ -37,10 +37,12 @@ static void gather_app_locks(const struct run_config *rc, struct report *r)
 {
     const struct applock_spec *all[REPORT_APP_LOCKS];
     size_t n = 0;
-    for (size_t i = 0; i < rc->n_refresh_locks && n < REPORT_APP_LOCKS; i++)
-        all[n++] = &rc->refresh_locks[i];
-    for (size_t i = 0; i < rc->n_write_locks && n < REPORT_APP_LOCKS; i++)
-        all[n++] = &rc->write_locks[i];
+    for (int write = 0; write <= 1; write++) {
+        size_t k;
+        const struct applock_spec *specs = config_app_locks(rc, write, &k);
+        for (size_t i = 0; i < k && n < REPORT_APP_LOCKS; i++)
+            all[n++] = &specs[i];
+    }
     for (size_t i = 0; i < n; i++) {
         bool seen = false;
         for (size_t j = 0; j < i; j++)
