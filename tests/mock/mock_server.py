@@ -50,6 +50,8 @@ class Handler(TokenEndpoint, MessagesAPI, Admin, BaseHandler):
             self._token(path, body)
         elif path == "/v1/messages":
             self._messages(body)
+        elif path == "/v1/responses":
+            self._responses(body)
         elif path == "/admin/login":
             self._admin_login(body)
         elif path == "/admin/config":

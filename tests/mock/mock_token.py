@@ -148,6 +148,10 @@ CONFIG_KEYS = {
     # opaque: "at-<hex>" access tokens; jwt: JWTs whose "exp" claim is their
     # expiry (Codex reads it), and OAuth answers carry an id_token too
     "access_format": _norm_access_format,
+    # each rotation revokes the family's earlier access tokens: the model
+    # APIs answer 401 ("superseded") for them, as a provider that allows one
+    # live access token per login does
+    "revoke_previous_access": _as_bool,
 }
 
 
@@ -171,6 +175,7 @@ class State:
             "revoke_family_on_reuse": False,
             "client_id": client_id,
             "access_format": "opaque",
+            "revoke_previous_access": False,
         }
         self.config = dict(self.defaults)
         self.counters = self._fresh_counters()
@@ -178,6 +183,7 @@ class State:
         self.families = {}      # fid -> {"scopes": [...], "current_rt": str, "revoked": bool}
         self.access = {}        # access token -> (fid, expires_at)
         self.refresh = {}       # every refresh token ever issued -> fid
+        self.superseded = {}    # access token revoked by a rotation -> times refused since
         self.next_fid = 1
 
     @staticmethod
@@ -193,11 +199,14 @@ class State:
             "last_scope": None,
             "last_content_type": None,
             "last_user_agent": None,
+            "agents": {},               # User-Agent -> token requests that sent it
             "last_body_keys": [],
             "last_invalid_grant_reason": None,
             "api_requests": 0,
             "api_dead": 0,
+            "api_superseded": 0,        # 401s for access tokens a rotation revoked
             "last_api_token": None,
+            "last_api_user_agent": None,
         }
 
     # -- all methods below must be called with self.cond held --
@@ -214,6 +223,8 @@ class State:
     def reset(self):
         self.config = dict(self.defaults)
         self.counters = self._fresh_counters()
+        for token in self.superseded:   # still revoked; refusals counted afresh
+            self.superseded[token] = 0
         self.cond.notify_all()
 
     def release(self):
@@ -225,6 +236,10 @@ class State:
     def stats(self):
         s = dict(self.counters)
         s["last_body_keys"] = list(s["last_body_keys"])
+        s["agents"] = dict(s["agents"])
+        refused = [n for n in self.superseded.values() if n > 0]
+        s["api_superseded_tokens"] = len(refused)      # distinct superseded tokens refused
+        s["api_superseded_max"] = max(refused, default=0)  # most refusals of one of them
         s["held"] = self.held
         s["mode"] = self.config["mode"]
         s["hold"] = self.config["hold"]
@@ -238,13 +253,21 @@ class State:
         else:
             at = _new_access_token()
         self.access[at] = (fid, exp)
+        fam = self.families.get(fid)
+        if fam is not None:
+            if self.config["revoke_previous_access"]:
+                for old in fam["access"]:
+                    self.superseded.setdefault(old, 0)
+                fam["access"] = []
+            fam["access"].append(at)
         return at, exp
 
     def login(self, scopes, lifetime, access_format=None):
         fid = self.next_fid
         self.next_fid += 1
         rt = _new_refresh_token()
-        self.families[fid] = {"scopes": list(scopes), "current_rt": rt, "revoked": False}
+        self.families[fid] = {"scopes": list(scopes), "current_rt": rt, "revoked": False,
+                              "access": []}
         self.refresh[rt] = fid
         at, exp = self.issue_access(fid, lifetime, access_format)
         self.counters["logins"] += 1
@@ -291,9 +314,25 @@ class State:
         fid, exp = entry
         if self.families[fid]["revoked"]:
             return "revoked"
+        if token in self.superseded:
+            return "superseded"
         if time.time() >= exp:
             return "expired"
         return None
+
+    def api_check(self, token, user_agent):
+        """check_access for a model API request, counted in stats."""
+        reason = self.check_access(token)
+        c = self.counters
+        c["api_requests"] += 1
+        c["last_api_token"] = token
+        c["last_api_user_agent"] = user_agent
+        if reason is not None:
+            c["api_dead"] += 1
+        if reason == "superseded":
+            c["api_superseded"] += 1
+            self.superseded[token] += 1
+        return reason
 
 
 # --------------------------------------------------------------------------
@@ -421,7 +460,9 @@ class TokenEndpoint:
             c = st.counters
             c["token_requests"] += 1
             c["last_content_type"] = ctype_header
-            c["last_user_agent"] = self.headers.get("User-Agent")
+            ua = self.headers.get("User-Agent")
+            c["last_user_agent"] = ua
+            c["agents"][ua or ""] = c["agents"].get(ua or "", 0) + 1
             c["last_body_keys"] = sorted(parsed) if parsed is not None else []
             scope = parsed.get("scope") if parsed is not None else None
             c["last_scope"] = scope if isinstance(scope, str) else None
