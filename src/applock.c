@@ -35,14 +35,14 @@ static bool dir_is_stale(const char *path, int stale_s)
 
 /* Take one lock directory, polling while a live one exists. */
 static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_wait *w, struct applock_set *keep_alive,
-                               bool *skipped, char *why, size_t whylen)
+                               bool *skipped, struct cr_err *err)
 {
     bool said = false;
     for (;;) {
         if (mkdir(sp->path, 0755) == 0)
             return CR_OK;
-        int err = errno;
-        if (err == EEXIST) {
+        int errnum = errno;
+        if (errnum == EEXIST) {
             if (dir_is_stale(sp->path, sp->stale_s)) {
                 /* proper-lockfile's rule: a stale lock may be removed, then
                  * the mkdir retried; rmdir fails harmlessly if it is gone or
@@ -53,8 +53,7 @@ static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_
             }
             double left = lock_wait_remaining(w);
             if (left == 0) {
-                snprintf(why, whylen, "the application's lock %s is held (its owner is refreshing)", sp->path);
-                return CR_ERR_LOCK_BUSY;
+                return cr_fail(err, CR_ERR_LOCK_BUSY, "the application's lock %s is held (its owner is refreshing)", sp->path);
             }
             if (!said) {
                 log_info("waiting for the application's lock %s", sp->path);
@@ -65,13 +64,12 @@ static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_
             nap(left > 0 && left * 1000 < POLL_MS ? (long)(left * 1000) + 1 : POLL_MS);
             continue;
         }
-        if (sp->optional && (err == EROFS || err == EACCES || err == EPERM || err == ENOENT)) {
-            log_info("skipping lock %s: %s", sp->path, strerror(err));
+        if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM || errnum == ENOENT)) {
+            log_info("skipping lock %s: %s", sp->path, strerror(errnum));
             *skipped = true;
             return CR_OK;
         }
-        snprintf(why, whylen, "cannot create the application's lock %s: %s", sp->path, strerror(err));
-        return CR_ERR_CANT_WRITE;
+        return cr_fail(err, CR_ERR_CANT_WRITE, "cannot create the application's lock %s: %s", sp->path, strerror(errnum));
     }
 }
 
@@ -83,25 +81,24 @@ static int try_ofd(void *arg, bool block)
 
 /* Take an fcntl lock on the file at path (Java's FileChannel.lock()). */
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
-                                 char *why, size_t whylen)
+                                 struct cr_err *err)
 {
     int f = open(sp->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (f < 0) {
-        int err = errno;
-        if (sp->optional && (err == EROFS || err == EACCES || err == EPERM)) {
+        int errnum = errno;
+        if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
             *skipped = true;
             return CR_OK;
         }
-        snprintf(why, whylen, "cannot open the application's lock %s: %s", sp->path, strerror(err));
-        return CR_ERR_CANT_WRITE;
+        return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open the application's lock %s: %s", sp->path, strerror(errnum));
     }
     log_info("taking the application's lock %s", sp->path);
     enum cr_status st = lock_wait_for(w, try_ofd, &f);
     if (st != CR_OK) {
         if (st == CR_ERR_LOCK_BUSY)
-            snprintf(why, whylen, "the application's lock %s is held (is the application running?)", sp->path);
+            cr_fail(err, st, "the application's lock %s is held (is the application running?)", sp->path);
         else
-            snprintf(why, whylen, "cannot lock %s: %s", sp->path, strerror(errno));
+            cr_fail(err, st, "cannot lock %s: %s", sp->path, strerror(errno));
         close(f);
         return st;
     }
@@ -110,7 +107,7 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
 }
 
 enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec *specs, size_t n,
-                               const struct lock_wait *w, struct applock_set *keep_alive, char *why, size_t whylen)
+                               const struct lock_wait *w, struct applock_set *keep_alive, struct cr_err *err)
 {
     memset(s, 0, sizeof *s);
     struct lock_wait capped = *w;
@@ -120,8 +117,8 @@ enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec 
         const struct applock_spec *sp = &specs[i];
         bool skipped = false;
         int fd = -1;
-        enum cr_status st = sp->kind == APPLOCK_MKDIR ? take_dir(sp, &capped, keep_alive, &skipped, why, whylen)
-                                                      : take_fcntl(sp, &capped, &fd, &skipped, why, whylen);
+        enum cr_status st = sp->kind == APPLOCK_MKDIR ? take_dir(sp, &capped, keep_alive, &skipped, err)
+                                                      : take_fcntl(sp, &capped, &fd, &skipped, err);
         if (st != CR_OK) {
             applock_release(s);
             return st;

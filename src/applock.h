@@ -47,11 +47,11 @@ struct applock_set {
  * its stale time is broken; a live one never is. An optional lock that
  * cannot be created where it lives (read-only or foreign directory) is
  * skipped. Returns CR_OK with every lock held, or CR_ERR_LOCK_BUSY /
- * CR_ERR_CANT_WRITE with none held and why filled. specs must outlive s.
+ * CR_ERR_CANT_WRITE with none held and err filled. specs must outlive s.
  * keep_alive, if not NULL, is a set already held that is ticked while this
  * call waits. */
 enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec *specs, size_t n,
-                               const struct lock_wait *w, struct applock_set *keep_alive, char *why, size_t whylen)
+                               const struct lock_wait *w, struct applock_set *keep_alive, struct cr_err *err)
     __attribute__((__nonnull__(1, 4, 6)));
 
 /* Refresh the mtime of every held lock directory, at most once a second, so

@@ -16,23 +16,22 @@
 #include "log.h"
 #include "util.h"
 
-enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, char *why, size_t whylen)
+enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, struct cr_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT)
-            snprintf(why, whylen, "credentials file %s does not exist: log in first, or pass --credentials", path);
-        else
-            snprintf(why, whylen, "cannot open credentials file %s: %s", path, strerror(errno));
-        return CR_ERR_CREDS_MISSING;
+            return cr_fail(err, CR_ERR_CREDS_MISSING,
+                           "credentials file %s does not exist: log in first, or pass --credentials", path);
+        return cr_fail(err, CR_ERR_CREDS_MISSING, "cannot open credentials file %s: %s", path, strerror(errno));
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        snprintf(why, whylen, "credentials file %s is not a regular file", path);
+        cr_fail(err, CR_ERR_CREDS_MISSING, "credentials file %s is not a regular file", path);
         close(fd);
         return CR_ERR_CREDS_MISSING;
     }
     if (st->st_size > FILE_MAX_SIZE) {
-        snprintf(why, whylen, "credentials file %s is larger than %ld bytes", path, FILE_MAX_SIZE);
+        cr_fail(err, CR_ERR_CREDS_MALFORMED, "credentials file %s is larger than %ld bytes", path, FILE_MAX_SIZE);
         close(fd);
         return CR_ERR_CREDS_MALFORMED;
     }
@@ -41,7 +40,7 @@ enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat 
     for (;;) {
         if (n + 1 >= cap) {
             if (cap > (size_t)FILE_MAX_SIZE) {
-                snprintf(why, whylen, "credentials file %s is larger than %ld bytes", path, FILE_MAX_SIZE);
+                cr_fail(err, CR_ERR_CREDS_MALFORMED, "credentials file %s is larger than %ld bytes", path, FILE_MAX_SIZE);
                 secret_free_n(b, cap);
                 close(fd);
                 return CR_ERR_CREDS_MALFORMED;
@@ -56,7 +55,7 @@ enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            snprintf(why, whylen, "cannot read credentials file %s: %s", path, strerror(errno));
+            cr_fail(err, CR_ERR_CREDS_MISSING, "cannot read credentials file %s: %s", path, strerror(errno));
             secret_free_n(b, cap);
             close(fd);
             return CR_ERR_CREDS_MISSING;
@@ -84,14 +83,14 @@ static bool is_mount_point(int dirfd, const char *name)
     return fstatat(dirfd, name, &f, AT_SYMLINK_NOFOLLOW) == 0 && fstat(dirfd, &d) == 0 && f.st_dev != d.st_dev;
 }
 
-static void cant_write(char *why, size_t whylen, const char *what, const char *path, int err)
+static void cant_write(struct cr_err *err, const char *what, const char *path, int errnum)
 {
-    snprintf(why, whylen, "cannot %s in %s (%s): the refresh token was not spent; free space or fix permissions", what,
-             path, strerror(err));
+    cr_fail(err, CR_ERR_CANT_WRITE, "cannot %s in %s (%s): the refresh token was not spent; free space or fix permissions", what,
+             path, strerror(errnum));
 }
 
 enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const struct stat *old, size_t reserve,
-                              char *why, size_t whylen)
+                              struct cr_err *err)
 {
     memset(a, 0, sizeof *a);
     a->fd = a->dirfd = -1;
@@ -102,13 +101,13 @@ enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const s
     a->gid = old->st_gid;
     a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (a->dirfd < 0) {
-        cant_write(why, whylen, "open the directory", a->dir, errno);
+        cant_write(err, "open the directory", a->dir, errno);
         atomic_abort(a);
         return CR_ERR_CANT_WRITE;
     }
     const char *base = path_basename(target);
     if (is_mount_point(a->dirfd, base)) {
-        snprintf(why, whylen,
+        cr_fail(err, CR_ERR_CANT_WRITE,
                  "%s is a mount point of its own (a single-file bind mount), so it cannot be replaced atomically; "
                  "the refresh token was not spent: mount the directory that holds it instead",
                  target);
@@ -128,19 +127,19 @@ enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const s
         a->tmpname = xasprintf(".%s%s%s", base, ATOMIC_TMP_TAG, suffix);
         a->fd = openat(a->dirfd, a->tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (a->fd < 0 && errno != EEXIST) {
-            cant_write(why, whylen, "create a temporary file", a->dir, errno);
+            cant_write(err, "create a temporary file", a->dir, errno);
             atomic_abort(a);
             return CR_ERR_CANT_WRITE;
         }
     }
     if (a->fd < 0) {
-        cant_write(why, whylen, "create a temporary file", a->dir, EEXIST);
+        cant_write(err, "create a temporary file", a->dir, EEXIST);
         atomic_abort(a);
         return CR_ERR_CANT_WRITE;
     }
-    int err = posix_fallocate(a->fd, 0, (off_t)reserve);
-    if (err != 0 && err != EOPNOTSUPP && err != EINVAL) {
-        cant_write(why, whylen, "reserve space for the new credentials", a->dir, err);
+    int fa = posix_fallocate(a->fd, 0, (off_t)reserve);
+    if (fa != 0 && fa != EOPNOTSUPP && fa != EINVAL) {
+        cant_write(err, "reserve space for the new credentials", a->dir, fa);
         atomic_abort(a);
         return CR_ERR_CANT_WRITE;
     }
@@ -163,8 +162,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len, char **rescue, char *why,
-                             size_t whylen)
+enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len, char **rescue, struct cr_err *err)
 {
     *rescue = NULL;
     const char *step = "write";
@@ -193,7 +191,7 @@ enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len
     return CR_OK;
 
 fail:;
-    int err = errno;
+    int errnum = errno;
     /* The new tokens may exist nowhere else: keep them. A failed write may
      * have left a partial file, so try once more to write the rescue file
      * in full before naming it. */
@@ -216,13 +214,13 @@ fail:;
         fsync(a->dirfd);
     }
     if (*rescue)
-        snprintf(why, whylen,
+        cr_fail(err, CR_ERR_CANT_WRITE,
                  "cannot %s the new credentials to %s (%s); the new tokens are saved in %s: move that file over %s "
                  "(mv) before the next run",
-                 step, a->target, strerror(err), *rescue, a->target);
+                 step, a->target, strerror(errnum), *rescue, a->target);
     else
-        snprintf(why, whylen, "cannot %s the new credentials to %s (%s); the new refresh token could not be saved", step,
-                 a->target, strerror(err));
+        cr_fail(err, CR_ERR_CANT_WRITE, "cannot %s the new credentials to %s (%s); the new refresh token could not be saved",
+                step, a->target, strerror(errnum));
     atomic_abort(a);
     return CR_ERR_CANT_WRITE;
 }

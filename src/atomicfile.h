@@ -18,7 +18,7 @@
 /* Read the whole file at path into a newly allocated, NUL-terminated *buf
  * (wipe it after use) and its status into *st. CR_ERR_CREDS_MISSING when it
  * does not exist or cannot be read. */
-enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, char *why, size_t whylen)
+enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, struct cr_err *err)
     __attribute__((__nonnull__));
 
 struct atomic_file {
@@ -36,16 +36,15 @@ struct atomic_file {
  * refuse a target that is a mount point (a single-file bind mount cannot be
  * renamed over), create the temp file (O_EXCL|O_NOFOLLOW, 0600) and reserve
  * reserve bytes for it. old gives the owner and mode to keep. On failure
- * nothing is left behind and why says what to do. */
+ * nothing is left behind and err says what to do. */
 enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const struct stat *old, size_t reserve,
-                              char *why, size_t whylen) __attribute__((__nonnull__));
+                              struct cr_err *err) __attribute__((__nonnull__));
 
 /* Write data into the temp file and rename it over the target, with fsyncs
  * of the file and the directory. On failure the temp file is kept as the
  * rescue file <target>.credrun-rescue when the data reached it, and its path
  * is put in *rescue (newly allocated; NULL otherwise). */
-enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len, char **rescue, char *why,
-                             size_t whylen) __attribute__((__nonnull__));
+enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len, char **rescue, struct cr_err *err) __attribute__((__nonnull__));
 
 /* Remove the temp file (if still there) and release everything. */
 void atomic_abort(struct atomic_file *a) __attribute__((__nonnull__));

@@ -4,15 +4,12 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
-#include "profile.h"
 #include "util.h"
 
 enum {
@@ -92,17 +89,17 @@ static void usage(FILE *out)
           "      --credentials FILE    credentials file (default: the profile's, for claude\n"
           "                            ${CLAUDE_CONFIG_DIR:-~/.claude}/.credentials.json)\n"
           "      --token-url URL       token endpoint (default: the profile's, for claude\n"
-          "                            " DEFAULT_TOKEN_URL ")\n"
+          "                            https://platform.claude.com/v1/oauth/token)\n"
           "      --client-id ID        OAuth client id (default: the profile's)\n"
           "      --cacert FILE         CA bundle to verify the endpoint with\n"
           "  -m, --min-validity SECS   refresh when the token expires within SECS (default 600)\n"
           "      --force               refresh even if the token is still valid\n"
           "      --env NAME            variable that receives the access token (default:\n"
-          "                            " DEFAULT_ENV " for claude, none for the others)\n"
+          "                            CLAUDE_CODE_OAUTH_TOKEN for claude, none for the others)\n"
           "      --no-env              export no token; COMMAND reads the file itself\n"
           "      --lock-scope SCOPE    command (default): hold the lock until COMMAND exits;\n"
           "                            refresh: only around the check and refresh\n"
-          "      --lock-file PATH      lock file (default FILE" LOCK_SUFFIX ")\n"
+          "      --lock-file PATH      lock file (default FILE.credrun.lock)\n"
           "  -n, --nonblock            fail (exit 75) rather than wait for the lock\n"
           "  -w, --timeout SECS        fail (exit 75) if the lock is not had within SECS\n"
           "  -E, --conflict-exit-code N  exit status when the lock is busy (default 75)\n"
@@ -131,205 +128,155 @@ static void usage(FILE *out)
           out);
 }
 
-static enum cr_status bad(const char *fmt, const char *arg)
+void cli_usage_hint(void)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, fmt, arg);
-    log_error("%s", msg);
     fputs("Try 'credrun --help' for more information.\n", stderr);
-    return CR_ERR_USAGE;
 }
 
-enum cr_status cli_parse(int argc, char **argv, struct options *o, bool *done)
+/* The conflicts between options, one rule a line. */
+static enum cr_status check(const struct cli *c, struct cr_err *err)
 {
-    memset(o, 0, sizeof *o);
-    *done = false;
-    o->token_url = DEFAULT_TOKEN_URL;
-    o->client_id = DEFAULT_CLIENT_ID;
-    o->env_name = DEFAULT_ENV;
-    o->min_validity = DEFAULT_MIN_VALIDITY;
-    o->http_timeout = DEFAULT_HTTP_TIMEOUT;
-    o->wait_timeout = -1;
-    o->conflict_exit = -1;
-    o->scope = SCOPE_COMMAND;
-    o->format = &creds_format_json;
-    o->fields = &creds_fields_claude;
-    o->body = OAUTH_BODY_JSON;
-    const char *credentials = NULL, *lock_file = NULL;
-    bool env_given = false, no_env = false;
-    struct profile_select sel = {0};
-    int verbosity = LOG_NORMAL;
-    long l;
-
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:p:m:nw:E:vqhV", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_CREDENTIALS:
-            credentials = optarg;
-            break;
-        case OPT_TOKEN_URL:
-            o->token_url = optarg;
-            sel.token_url_given = true;
-            break;
-        case OPT_CLIENT_ID:
-            o->client_id = optarg;
-            sel.client_id_given = true;
-            break;
-        case OPT_CACERT:
-            o->cacert = optarg;
-            break;
-        case 'm':
-            if (parse_long(optarg, 0, 366L * 86400, &o->min_validity) != 0)
-                return bad("invalid --min-validity '%s': give whole seconds", optarg);
-            break;
-        case OPT_FORCE:
-            o->force = true;
-            break;
-        case OPT_ENV:
-            if (!*optarg || strchr(optarg, '='))
-                return bad("invalid --env name '%s'", optarg);
-            o->env_name = optarg;
-            env_given = sel.env_given = true;
-            break;
-        case OPT_NO_ENV:
-            no_env = true;
-            break;
-        case OPT_LOCK_SCOPE:
-            if (strcmp(optarg, "command") == 0)
-                o->scope = SCOPE_COMMAND;
-            else if (strcmp(optarg, "refresh") == 0)
-                o->scope = SCOPE_REFRESH;
-            else
-                return bad("invalid --lock-scope '%s': use command or refresh", optarg);
-            break;
-        case OPT_LOCK_FILE:
-            lock_file = optarg;
-            break;
-        case 'n':
-            o->nonblock = true;
-            break;
-        case 'w':
-            if (parse_seconds(optarg, &o->wait_timeout) != 0)
-                return bad("invalid --timeout '%s': give seconds", optarg);
-            break;
-        case 'E':
-            if (parse_long(optarg, 0, 255, &l) != 0)
-                return bad("invalid --conflict-exit-code '%s': give 0 to 255", optarg);
-            o->conflict_exit = (int)l;
-            break;
-        case OPT_HTTP_TIMEOUT:
-            if (parse_long(optarg, 1, 3600, &o->http_timeout) != 0)
-                return bad("invalid --http-timeout '%s': give 1 to 3600 seconds", optarg);
-            break;
-        case OPT_REFRESH:
-            o->refresh_only = true;
-            break;
-        case 'p':
-            sel.name = optarg;
-            break;
-        case OPT_PROVIDER:
-            sel.provider = optarg;
-            break;
-        case OPT_ACCESS_FIELD:
-            sel.access = optarg;
-            break;
-        case OPT_REFRESH_FIELD:
-            sel.refresh = optarg;
-            break;
-        case OPT_EXPIRY_FIELD:
-            sel.expiry = optarg;
-            break;
-        case OPT_EXPIRY_UNIT:
-            sel.unit = optarg;
-            break;
-        case OPT_REQUEST:
-            sel.request = optarg;
-            break;
-        case OPT_SUPERVISE:
-            o->supervise = true;
-            break;
-        case OPT_NO_KILL_ON_EXIT:
-            o->no_kill_on_exit = true;
-            break;
-        case 'v':
-            verbosity = LOG_VERBOSE;
-            break;
-        case 'q':
-            verbosity = LOG_QUIET;
-            break;
-        case 'h':
-            usage(stdout);
-            *done = true;
-            return CR_OK;
-        case 'V':
-            printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-            *done = true;
-            return CR_OK;
-        case ':':
-            return bad("option '%s' needs an argument", argv[optind - 1]);
-        default:
-            if (optopt && optopt < CHAR_MAX) {
-                char s[3] = {'-', (char)optopt, '\0'};
-                return bad("unknown option '%s'", s);
-            }
-            return bad("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    log_set_level(verbosity);
-    char pwhy[512];
-    enum cr_status pst = profile_setup(o, &sel, pwhy, sizeof pwhy);
-    if (pst == CR_ERR_USAGE)
-        return bad("%s", pwhy);
-    if (pst != CR_OK) {
-        log_error("%s", pwhy);
-        return pst;
-    }
-    if (env_given && no_env)
-        return bad("%s", "--env and --no-env exclude each other");
-    if (o->supervise && !env_given)
-        o->unexported_env = o->env_name;
-    if (no_env)
-        o->env_name = NULL;
-    o->env_given = env_given;
-    /* A supervised command outlives any token exported at its start. */
-    if (o->supervise && !env_given)
-        o->env_name = NULL;
-    if (optind < argc)
-        o->command = argv + optind;
-    if (o->refresh_only && o->command)
-        return bad("--refresh runs no command, but '%s' was given", o->command[0]);
-    if (o->supervise && o->refresh_only)
-        return bad("%s", "--supervise and --refresh exclude each other");
-    if (o->no_kill_on_exit && !o->supervise)
-        return bad("%s", "--no-kill-on-exit needs --supervise");
-    if (o->supervise && !o->command)
-        o->scope = SCOPE_REFRESH; /* a sidecar never holds the lock between refreshes */
-    if (o->supervise && profile_check_supervise(o, pwhy, sizeof pwhy) != CR_OK)
-        return bad("%s", pwhy);
-    if (!o->refresh_only && !o->command && !o->supervise)
-        return bad("%s", "no COMMAND given (use --refresh to refresh without running one)");
-    char why[256];
-    if (oauth_check_url(o->token_url, &o->token_url_loopback, why, sizeof why) != CR_OK)
-        return bad("%s", why);
-
-    char *given = credentials ? xstrdup(credentials) : profile_file(o);
-    if (!given)
-        return bad("profile %s names no credentials file: give --credentials FILE", sel.name ? sel.name : PROFILE_DEFAULT);
-    o->credentials = path_follow_links(given);
-    o->lock_file = lock_file ? xstrdup(lock_file) : xasprintf("%s%s", o->credentials, LOCK_SUFFIX);
-    profile_expand_locks(o, given);
-    free(given);
+    if (c->env && c->no_env)
+        return cr_fail(err, CR_ERR_USAGE, "--env and --no-env exclude each other");
+    if (c->refresh_only && c->command)
+        return cr_fail(err, CR_ERR_USAGE, "--refresh runs no command, but '%s' was given", c->command[0]);
+    if (c->supervise && c->refresh_only)
+        return cr_fail(err, CR_ERR_USAGE, "--supervise and --refresh exclude each other");
+    if (c->no_kill_on_exit && !c->supervise)
+        return cr_fail(err, CR_ERR_USAGE, "--no-kill-on-exit needs --supervise");
+    if (!c->refresh_only && !c->command && !c->supervise)
+        return cr_fail(err, CR_ERR_USAGE, "no COMMAND given (use --refresh to refresh without running one)");
     return CR_OK;
 }
 
-void options_free(struct options *o)
+/* Options that take a number or a keyword: parse optarg into c. */
+static enum cr_status parse_value(int opt, const char *arg, struct cli *c, struct cr_err *err)
 {
-    free(o->credentials);
-    free(o->lock_file);
+    long l;
+    switch (opt) {
+    case 'm':
+        if (parse_long(arg, 0, 366L * 86400, &c->min_validity) != 0)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --min-validity '%s': give whole seconds", arg);
+        return CR_OK;
+    case 'w':
+        if (parse_seconds(arg, &c->wait_timeout) != 0)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --timeout '%s': give seconds", arg);
+        return CR_OK;
+    case 'E':
+        if (parse_long(arg, 0, 255, &l) != 0)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --conflict-exit-code '%s': give 0 to 255", arg);
+        c->conflict_exit = (int)l;
+        return CR_OK;
+    case OPT_HTTP_TIMEOUT:
+        if (parse_long(arg, 1, 3600, &c->http_timeout) != 0)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --http-timeout '%s': give 1 to 3600 seconds", arg);
+        return CR_OK;
+    case OPT_ENV:
+        if (!*arg || strchr(arg, '='))
+            return cr_fail(err, CR_ERR_USAGE, "invalid --env name '%s'", arg);
+        c->env = arg;
+        return CR_OK;
+    case OPT_LOCK_SCOPE:
+        c->scope_given = true;
+        if (strcmp(arg, "command") == 0)
+            c->scope_refresh = false;
+        else if (strcmp(arg, "refresh") == 0)
+            c->scope_refresh = true;
+        else
+            return cr_fail(err, CR_ERR_USAGE, "invalid --lock-scope '%s': use command or refresh", arg);
+        return CR_OK;
+    default:
+        return cr_fail(err, CR_ERR_INTERNAL, "option %d has no parser", opt);
+    }
+}
 
-    o->credentials = o->lock_file = NULL;
-    profile_free(o->profile);
-    o->profile = NULL;
+/* Where a string option's value goes, or NULL for the others. */
+static const char **string_slot(int opt, struct cli *c)
+{
+    switch (opt) {
+    case OPT_CREDENTIALS: return &c->credentials;
+    case OPT_TOKEN_URL: return &c->token_url;
+    case OPT_CLIENT_ID: return &c->client_id;
+    case OPT_CACERT: return &c->cacert;
+    case OPT_LOCK_FILE: return &c->lock_file;
+    case 'p': return &c->profile;
+    case OPT_PROVIDER: return &c->provider;
+    case OPT_ACCESS_FIELD: return &c->access_field;
+    case OPT_REFRESH_FIELD: return &c->refresh_field;
+    case OPT_EXPIRY_FIELD: return &c->expiry_field;
+    case OPT_EXPIRY_UNIT: return &c->expiry_unit;
+    case OPT_REQUEST: return &c->request;
+    default: return NULL;
+    }
+}
+
+/* Where a flag goes, or NULL for the others. */
+static bool *flag_slot(int opt, struct cli *c)
+{
+    switch (opt) {
+    case OPT_FORCE: return &c->force;
+    case OPT_NO_ENV: return &c->no_env;
+    case 'n': return &c->nonblock;
+    case OPT_REFRESH: return &c->refresh_only;
+    case OPT_SUPERVISE: return &c->supervise;
+    case OPT_NO_KILL_ON_EXIT: return &c->no_kill_on_exit;
+    default: return NULL;
+    }
+}
+
+/* One option that is neither a string nor a flag. */
+static enum cr_status parse_other(int opt, char **argv, struct cli *c, struct cr_err *err)
+{
+    switch (opt) {
+    case 'v':
+        c->verbosity = LOG_VERBOSE;
+        return CR_OK;
+    case 'q':
+        c->verbosity = LOG_QUIET;
+        return CR_OK;
+    case 'h':
+        usage(stdout);
+        c->done = true;
+        return CR_OK;
+    case 'V':
+        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        c->done = true;
+        return CR_OK;
+    case ':':
+        return cr_fail(err, CR_ERR_USAGE, "option '%s' needs an argument", argv[optind - 1]);
+    case '?':
+        if (optopt && optopt < CHAR_MAX)
+            return cr_fail(err, CR_ERR_USAGE, "unknown option '-%c'", (char)optopt);
+        return cr_fail(err, CR_ERR_USAGE, "unknown option '%s'", argv[optind - 1]);
+    default:
+        return parse_value(opt, optarg, c, err);
+    }
+}
+
+enum cr_status cli_parse(int argc, char **argv, struct cli *c, struct cr_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->min_validity = c->http_timeout = -1;
+    c->wait_timeout = -1;
+    c->conflict_exit = -1;
+    c->verbosity = LOG_NORMAL;
+    cr_clear(err);
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+:p:m:nw:E:vqhV", longopts, NULL)) != -1) {
+        const char **s = string_slot(opt, c);
+        bool *b = flag_slot(opt, c);
+        if (s)
+            *s = optarg;
+        else if (b)
+            *b = true;
+        else if (parse_other(opt, argv, c, err) != CR_OK)
+            return err->status;
+        if (c->done)
+            return CR_OK;
+    }
+    if (optind < argc)
+        c->command = argv + optind;
+    return check(c, err);
 }

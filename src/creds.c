@@ -24,13 +24,13 @@ void tokens_free(struct tokens *t)
 }
 
 enum cr_status creds_load(struct creds *c, const struct creds_format *format, const struct creds_fields *fields,
-                          const char *buf, size_t len, char *why, size_t whylen)
+                          const char *buf, size_t len, struct cr_err *err)
 {
     memset(c, 0, sizeof *c);
     c->format = format;
     c->fields = fields;
     c->t.expires_ms = EXPIRY_UNKNOWN;
-    enum cr_status st = format->load(c, buf, len, why, whylen);
+    enum cr_status st = format->load(c, buf, len, err);
     if (st != CR_OK)
         creds_free(c);
     return st;
@@ -59,9 +59,9 @@ void creds_set_extra(struct creds *c, size_t i, const char *value)
     c->t.extra[i] = xstrdup(value);
 }
 
-enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
+enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
 {
-    return c->format->store(c, out, outlen, why, whylen);
+    return c->format->store(c, out, outlen, err);
 }
 
 void creds_free(struct creds *c)

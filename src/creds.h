@@ -47,12 +47,11 @@ struct creds;
 
 /* A file format: JSON with pointers, Transit, ... */
 struct creds_format {
-    const char *name;
-    /* Parse buf; fill c->doc and c->t. On failure say why (never a token). */
-    enum cr_status (*load)(struct creds *c, const char *buf, size_t len, char *why, size_t whylen);
+    /* Parse buf; fill c->doc and c->t. On failure fill err (never a token). */
+    enum cr_status (*load)(struct creds *c, const char *buf, size_t len, struct cr_err *err);
     /* Write c->t back into c->doc and serialize the whole document into a
      * newly allocated *out (wipe it after use). */
-    enum cr_status (*store)(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen);
+    enum cr_status (*store)(struct creds *c, char **out, size_t *outlen, struct cr_err *err);
     void (*free_doc)(void *doc);
 };
 
@@ -73,12 +72,9 @@ extern const struct creds_format creds_format_json;
  * written anew on store, so every other value keeps its meaning. */
 extern const struct creds_format creds_format_transit;
 
-/* Where Claude Code keeps its tokens in .credentials.json. */
-extern const struct creds_fields creds_fields_claude;
-
 /* Parse a credentials file held in buf with the given format and fields. */
 enum cr_status creds_load(struct creds *c, const struct creds_format *format, const struct creds_fields *fields,
-                          const char *buf, size_t len, char *why, size_t whylen) __attribute__((__nonnull__));
+                          const char *buf, size_t len, struct cr_err *err) __attribute__((__nonnull__));
 
 /* Replace the tokens after a refresh. refresh and scope may be NULL: keep the
  * old ones. */
@@ -89,7 +85,7 @@ void creds_update(struct creds *c, const char *access, const char *refresh, int6
 void creds_set_extra(struct creds *c, size_t i, const char *value) __attribute__((__nonnull__));
 
 /* Serialize the document with the current tokens. */
-enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
+enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
     __attribute__((__nonnull__));
 
 /* Free the document and wipe the tokens. */

@@ -13,15 +13,6 @@
 #include "jsonptr.h"
 #include "util.h"
 
-const struct creds_fields creds_fields_claude = {
-    .access = "/claudeAiOauth/accessToken",
-    .refresh = "/claudeAiOauth/refreshToken",
-    .expiry = "/claudeAiOauth/expiresAt",
-    .unit = EXPIRY_UNIT_MS,
-    .scopes = "/claudeAiOauth/scopes",
-    .last_refresh = NULL,
-};
-
 static json_t *child(json_t *node, const char *tok, size_t toklen)
 {
     if (json_is_object(node))
@@ -78,7 +69,7 @@ static int pointer_set(json_t *root, const char *ptr, json_t *value)
 }
 
 /* A string field: absent or "" gives NULL; another type is an error. */
-static enum cr_status get_string(json_t *root, const char *ptr, char **out, char *why, size_t whylen)
+static enum cr_status get_string(json_t *root, const char *ptr, char **out, struct cr_err *err)
 {
     *out = NULL;
     if (!ptr)
@@ -87,15 +78,14 @@ static enum cr_status get_string(json_t *root, const char *ptr, char **out, char
     if (!v || json_is_null(v))
         return CR_OK;
     if (!json_is_string(v)) {
-        snprintf(why, whylen, "%s is not a string", ptr);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a string", ptr);
     }
     if (json_string_length(v) > 0)
         *out = xstrdup(json_string_value(v));
     return CR_OK;
 }
 
-static enum cr_status get_expiry(struct creds *c, json_t *root, char *why, size_t whylen)
+static enum cr_status get_expiry(struct creds *c, json_t *root, struct cr_err *err)
 {
     const struct creds_fields *f = c->fields;
     c->t.expires_ms = EXPIRY_UNKNOWN;
@@ -110,28 +100,25 @@ static enum cr_status get_expiry(struct creds *c, json_t *root, char *why, size_
     if (f->unit == EXPIRY_UNIT_RFC3339) {
         int64_t ms;
         if (!json_is_string(v) || expiry_parse_rfc3339(json_string_value(v), &ms) != 0) {
-            snprintf(why, whylen, "%s is not an RFC 3339 time", f->expiry);
-            return CR_ERR_CREDS_MALFORMED;
+            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not an RFC 3339 time", f->expiry);
         }
         c->t.expires_ms = ms;
         return CR_OK;
     }
     if (!json_is_number(v)) {
-        snprintf(why, whylen, "%s is not a number", f->expiry);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a number", f->expiry);
     }
     double n = json_number_value(v);
     if (f->unit == EXPIRY_UNIT_S)
         n *= 1000;
     if (!(n > -9.2e18 && n < 9.2e18)) {
-        snprintf(why, whylen, "%s is out of range", f->expiry);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is out of range", f->expiry);
     }
     c->t.expires_ms = (int64_t)n;
     return CR_OK;
 }
 
-static enum cr_status get_scopes(struct creds *c, json_t *root, char *why, size_t whylen)
+static enum cr_status get_scopes(struct creds *c, json_t *root, struct cr_err *err)
 {
     const char *ptr = c->fields->scopes;
     json_t *v = ptr ? pointer_get(root, ptr) : NULL;
@@ -143,16 +130,14 @@ static enum cr_status get_scopes(struct creds *c, json_t *root, char *why, size_
         return CR_OK;
     }
     if (!json_is_array(v)) {
-        snprintf(why, whylen, "%s is not a list of strings", ptr);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
     }
     size_t total = 1, i;
     json_t *s;
     json_array_foreach(v, i, s)
     {
         if (!json_is_string(s)) {
-            snprintf(why, whylen, "%s is not a list of strings", ptr);
-            return CR_ERR_CREDS_MALFORMED;
+            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
         }
         total += json_string_length(s) + 1;
     }
@@ -187,33 +172,31 @@ static int detect_indent(const char *buf, size_t len)
     return n > 31 ? 31 : n;
 }
 
-static enum cr_status json_load(struct creds *c, const char *buf, size_t len, char *why, size_t whylen)
+static enum cr_status json_load(struct creds *c, const char *buf, size_t len, struct cr_err *err)
 {
     jsonptr_wipe_on_free();
-    json_error_t err;
-    json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &err);
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        snprintf(why, whylen, "not valid JSON (line %d: %s)", err.line, err.text);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
     }
     c->doc = root;
     if (!json_is_object(root)) {
-        snprintf(why, whylen, "not a JSON object");
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not a JSON object");
     }
     c->style = detect_indent(buf, len);
     if (len && buf[len - 1] == '\n')
         c->style |= 0x100; /* keep the final newline */
     enum cr_status st;
-    if ((st = get_string(root, c->fields->access, &c->t.access, why, whylen)) != CR_OK ||
-        (st = get_string(root, c->fields->refresh, &c->t.refresh, why, whylen)) != CR_OK ||
-        (st = get_expiry(c, root, why, whylen)) != CR_OK || (st = get_scopes(c, root, why, whylen)) != CR_OK ||
-        (st = get_string(root, c->fields->base_url, &c->t.base_url, why, whylen)) != CR_OK)
+    if ((st = get_string(root, c->fields->access, &c->t.access, err)) != CR_OK ||
+        (st = get_string(root, c->fields->refresh, &c->t.refresh, err)) != CR_OK ||
+        (st = get_expiry(c, root, err)) != CR_OK || (st = get_scopes(c, root, err)) != CR_OK ||
+        (st = get_string(root, c->fields->base_url, &c->t.base_url, err)) != CR_OK)
         return st;
     return CR_OK;
 }
 
-static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
+static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
 {
     json_t *root = c->doc;
     const struct creds_fields *f = c->fields;
@@ -248,12 +231,11 @@ static enum cr_status json_store(struct creds *c, char **out, size_t *outlen, ch
         if (f->extra[i] && t->extra[i])
             bad |= pointer_set(root, f->extra[i], json_string(t->extra[i]));
     if (bad) {
-        snprintf(why, whylen, "cannot place the new tokens: a parent of %s is not an object", f->access);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "cannot place the new tokens: a parent of %s is not an object", f->access);
     }
     int indent = c->style & 0xff;
     size_t flags = JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(indent) : JSON_COMPACT);
-    return jsonptr_dump(root, flags, (c->style & 0x100) != 0, out, outlen, why, whylen);
+    return jsonptr_dump(root, flags, (c->style & 0x100) != 0, out, outlen, err);
 }
 
 static void json_free_doc(void *doc)
@@ -262,7 +244,6 @@ static void json_free_doc(void *doc)
 }
 
 const struct creds_format creds_format_json = {
-    .name = "json",
     .load = json_load,
     .store = json_store,
     .free_doc = json_free_doc,

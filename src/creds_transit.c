@@ -80,12 +80,11 @@ struct decoder {
     struct read_cache cache;
     json_t *keep; /* map keys of JSON objects, alive as long as the cache names them */
     bool verbose;
-    char *why;
-    size_t whylen;
+    struct cr_err *err;
 };
 
 /* A copy of in with every cache code replaced by the string it names (new
- * reference), or NULL with d->why set. */
+ * reference), or NULL with d->err set. */
 static json_t *decode(struct decoder *d, json_t *in, bool as_key)
 {
     if (json_is_string(in)) {
@@ -94,7 +93,7 @@ static json_t *decode(struct decoder *d, json_t *in, bool as_key)
         if (n >= 1 && s[0] == '^' && !(n == 2 && s[1] == ' ')) {
             int i = code_index(s, n);
             if (i < 0 || i >= d->cache.filled) {
-                snprintf(d->why, d->whylen, "not valid Transit: the cache code \"%.3s\" names no earlier string", s);
+                cr_fail(d->err, CR_ERR_CREDS_MALFORMED, "not valid Transit: the cache code \"%s\" names no earlier string", s);
                 return NULL;
             }
             return json_incref(d->cache.e[i]);
@@ -137,8 +136,8 @@ static json_t *decode(struct decoder *d, json_t *in, bool as_key)
             json_decref(k);
             json_t *dv = dk ? decode(d, v, false) : NULL;
             if (!dv) {
-                if (!d->why[0])
-                    snprintf(d->why, d->whylen, "not valid Transit: a map key is not valid UTF-8");
+                if (!d->err->msg[0])
+                    cr_fail(d->err, CR_ERR_CREDS_MALFORMED, "not valid Transit: a map key is not valid UTF-8");
                 json_decref(dk);
                 json_decref(out);
                 return NULL;
@@ -332,7 +331,7 @@ static int pointer_set(json_t *root, const char *ptr, json_t *value, bool verbos
     return -1;
 }
 
-static enum cr_status get_string(json_t *root, const char *ptr, char **out, char *why, size_t whylen)
+static enum cr_status get_string(json_t *root, const char *ptr, char **out, struct cr_err *err)
 {
     *out = NULL;
     json_t *v = ptr ? pointer_get(root, ptr) : NULL;
@@ -341,8 +340,7 @@ static enum cr_status get_string(json_t *root, const char *ptr, char **out, char
     size_t n;
     const char *s = json_is_string(v) ? string_value(v, &n) : NULL;
     if (!s || memchr(s, '\0', n)) {
-        snprintf(why, whylen, "%s is not a string", ptr);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a string", ptr);
     }
     if (n > 0)
         *out = xstrdup(s);
@@ -366,7 +364,7 @@ static int parse_int(const char *s, size_t n, long long *out)
     return 0;
 }
 
-static enum cr_status get_expiry(struct creds *c, struct transit_doc *doc, char *why, size_t whylen)
+static enum cr_status get_expiry(struct creds *c, struct transit_doc *doc, struct cr_err *err)
 {
     const struct creds_fields *f = c->fields;
     c->t.expires_ms = EXPIRY_UNKNOWN;
@@ -383,8 +381,7 @@ static enum cr_status get_expiry(struct creds *c, struct transit_doc *doc, char 
     if (json_is_number(v)) {
         double ms = json_number_value(v) * scale;
         if (!(ms > -9.2e18 && ms < 9.2e18)) {
-            snprintf(why, whylen, "%s is out of range", f->expiry);
-            return CR_ERR_CREDS_MALFORMED;
+            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is out of range", f->expiry);
         }
         c->t.expires_ms = (int64_t)ms;
         return CR_OK;
@@ -413,8 +410,7 @@ static enum cr_status get_expiry(struct creds *c, struct transit_doc *doc, char 
         c->t.expires_ms = ms;
         return CR_OK;
     }
-    snprintf(why, whylen, "%s is not a time Transit can hold", f->expiry);
-    return CR_ERR_CREDS_MALFORMED;
+    return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a time Transit can hold", f->expiry);
 }
 
 /* The expiry written in form. */
@@ -445,25 +441,23 @@ static json_t *expiry_value(const struct creds_fields *f, enum expiry_form form,
     }
 }
 
-static enum cr_status get_scopes(struct creds *c, json_t *root, char *why, size_t whylen)
+static enum cr_status get_scopes(struct creds *c, json_t *root, struct cr_err *err)
 {
     const char *ptr = c->fields->scopes;
     json_t *v = ptr ? pointer_get(root, ptr) : NULL;
     if (!v || json_is_null(v))
         return CR_OK;
     if (json_is_string(v))
-        return get_string(root, ptr, &c->t.scope, why, whylen);
+        return get_string(root, ptr, &c->t.scope, err);
     size_t i, n, total = 1;
     json_t *s;
     if (!json_is_array(v) || (json_array_size(v) > 0 && is_map_marker(json_array_get(v, 0)))) {
-        snprintf(why, whylen, "%s is not a list of strings", ptr);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
     }
     json_array_foreach(v, i, s)
     {
         if (!json_is_string(s) || !string_value(s, &n)) {
-            snprintf(why, whylen, "%s is not a list of strings", ptr);
-            return CR_ERR_CREDS_MALFORMED;
+            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
         }
         total += n + 1;
     }
@@ -499,46 +493,45 @@ static void transit_free_doc(void *p)
     }
 }
 
-static enum cr_status transit_load(struct creds *c, const char *buf, size_t len, char *why, size_t whylen)
+static enum cr_status transit_load(struct creds *c, const char *buf, size_t len, struct cr_err *err)
 {
     jsonptr_wipe_on_free();
-    json_error_t err;
-    json_t *raw = json_loadb(buf, len, JSON_ALLOW_NUL, &err);
+    json_error_t jerr;
+    json_t *raw = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
     if (!raw) {
-        snprintf(why, whylen, "not valid JSON (line %d: %s)", err.line, err.text);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
     }
     struct decoder *d = xcalloc(1, sizeof *d);
-    why[0] = '\0';
-    d->why = why;
-    d->whylen = whylen;
+    cr_clear(err);
+    d->err = err;
     d->keep = json_array();
     json_t *tree = decode(d, raw, false);
     bool verbose = d->verbose;
     json_decref(d->keep);
     free(d);
     json_decref(raw);
-    if (!tree)
+    if (!tree) {
+        err->status = CR_ERR_CREDS_MALFORMED;
         return CR_ERR_CREDS_MALFORMED;
+    }
     struct transit_doc *doc = xcalloc(1, sizeof *doc);
     doc->tree = tree;
     doc->verbose = verbose;
     doc->newline = len && buf[len - 1] == '\n';
     c->doc = doc;
     if (!json_is_object(tree) && !(json_array_size(tree) > 0 && is_map_marker(json_array_get(tree, 0)))) {
-        snprintf(why, whylen, "not a Transit map");
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not a Transit map");
     }
     enum cr_status st;
-    if ((st = get_string(tree, c->fields->access, &c->t.access, why, whylen)) != CR_OK ||
-        (st = get_string(tree, c->fields->refresh, &c->t.refresh, why, whylen)) != CR_OK ||
-        (st = get_expiry(c, doc, why, whylen)) != CR_OK || (st = get_scopes(c, tree, why, whylen)) != CR_OK ||
-        (st = get_string(tree, c->fields->base_url, &c->t.base_url, why, whylen)) != CR_OK)
+    if ((st = get_string(tree, c->fields->access, &c->t.access, err)) != CR_OK ||
+        (st = get_string(tree, c->fields->refresh, &c->t.refresh, err)) != CR_OK ||
+        (st = get_expiry(c, doc, err)) != CR_OK || (st = get_scopes(c, tree, err)) != CR_OK ||
+        (st = get_string(tree, c->fields->base_url, &c->t.base_url, err)) != CR_OK)
         return st;
     return CR_OK;
 }
 
-static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen, char *why, size_t whylen)
+static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
 {
     struct transit_doc *doc = c->doc;
     json_t *root = doc->tree;
@@ -561,8 +554,7 @@ static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen,
         if (f->extra[i] && t->extra[i])
             bad |= pointer_set(root, f->extra[i], string_new(t->extra[i]), doc->verbose);
     if (bad) {
-        snprintf(why, whylen, "cannot place the new tokens: a parent of %s is not a map", f->access);
-        return CR_ERR_CREDS_MALFORMED;
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "cannot place the new tokens: a parent of %s is not a map", f->access);
     }
     json_t *coded;
     if (doc->verbose) {
@@ -573,13 +565,12 @@ static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen,
         json_decref(e.seen);
     }
     enum cr_status st = jsonptr_dump(coded, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, doc->newline, out,
-                                     outlen, why, whylen);
+                                     outlen, err);
     json_decref(coded);
     return st;
 }
 
 const struct creds_format creds_format_transit = {
-    .name = "transit",
     .load = transit_load,
     .store = transit_store,
     .free_doc = transit_free_doc,

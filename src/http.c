@@ -28,7 +28,7 @@ static struct {
     curl_version_info_data *(*version_info)(CURLversion);
 } curl;
 
-static enum cr_status load_curl(char *why, size_t whylen)
+static enum cr_status load_curl(struct cr_err *err)
 {
     if (curl.handle)
         return CR_OK;
@@ -37,9 +37,8 @@ static enum cr_status load_curl(char *why, size_t whylen)
         soname = CURL_SONAME;
     void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(why, whylen, "cannot load %s to refresh the token (%s); install libcurl (Debian: libcurl4)", soname,
+        return cr_fail(err, CR_ERR_OS, "cannot load %s to refresh the token (%s); install libcurl (Debian: libcurl4)", soname,
                  dlerror());
-        return CR_ERR_OS;
     }
     struct {
         const char *name;
@@ -58,7 +57,7 @@ static enum cr_status load_curl(char *why, size_t whylen)
     for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
         *syms[i].slot = dlsym(h, syms[i].name);
         if (!*syms[i].slot) {
-            snprintf(why, whylen, "%s lacks %s; install a current libcurl", soname, syms[i].name);
+            cr_fail(err, CR_ERR_OS, "%s lacks %s; install a current libcurl", soname, syms[i].name);
             dlclose(h);
             return CR_ERR_OS;
         }
@@ -128,16 +127,15 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return 0;
 }
 
-enum cr_status http_post(const struct http_request *req, struct http_response *res, char *why, size_t whylen)
+enum cr_status http_post(const struct http_request *req, struct http_response *res, struct cr_err *err)
 {
     memset(res, 0, sizeof *res);
-    enum cr_status st = load_curl(why, whylen);
+    enum cr_status st = load_curl(err);
     if (st != CR_OK)
         return st;
     CURL *h = curl.easy_init();
     if (!h) {
-        snprintf(why, whylen, "libcurl failed to start");
-        return CR_ERR_OS;
+        return cr_fail(err, CR_ERR_OS, "libcurl failed to start");
     }
     char ctype[128], errbuf[CURL_ERROR_SIZE] = "";
     snprintf(ctype, sizeof ctype, "Content-Type: %s", req->content_type);
@@ -188,19 +186,16 @@ enum cr_status http_post(const struct http_request *req, struct http_response *r
         st = CR_OK;
     } else if (res->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         res->too_large = true;
-        snprintf(why, whylen, "token endpoint sent more than %zu bytes; the answer was discarded", req->max_response);
-        st = CR_ERR_BAD_RESPONSE;
+        st = cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint sent more than %zu bytes; the answer was discarded", req->max_response);
     } else if (rc == CURLE_OPERATION_TIMEDOUT && res->sent) {
         res->timed_out = true;
-        snprintf(why, whylen,
+        st = cr_fail(err, CR_ERR_BAD_RESPONSE,
                  "token endpoint did not finish answering within %ld s (--http-timeout); it may have rotated the "
                  "refresh token: if the next run reports the token rejected, log in again",
                  req->timeout_s);
-        st = CR_ERR_BAD_RESPONSE;
     } else {
         res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-        snprintf(why, whylen, "cannot reach the token endpoint: %s", errbuf[0] ? errbuf : curl.easy_strerror(rc));
-        st = CR_ERR_UNREACHABLE;
+        st = cr_fail(err, CR_ERR_UNREACHABLE, "cannot reach the token endpoint: %s", errbuf[0] ? errbuf : curl.easy_strerror(rc));
     }
     curl.slist_free_all(headers);
     curl.easy_cleanup(h);

@@ -34,10 +34,10 @@ struct http_response {
 };
 
 /* POST the request. Returns CR_OK when an HTTP answer arrived (any status);
- * CR_ERR_UNREACHABLE when none did (why says so), CR_ERR_BAD_RESPONSE when
+ * CR_ERR_UNREACHABLE when none did (err says so), CR_ERR_BAD_RESPONSE when
  * the body was too large or never ended, CR_ERR_OS when libcurl cannot be
  * loaded. */
-enum cr_status http_post(const struct http_request *req, struct http_response *res, char *why, size_t whylen)
+enum cr_status http_post(const struct http_request *req, struct http_response *res, struct cr_err *err)
     __attribute__((__nonnull__));
 
 void http_response_free(struct http_response *res);

@@ -64,13 +64,11 @@ json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child)
     return *p ? NULL : node;
 }
 
-enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, char *why,
-                            size_t whylen)
+enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, struct cr_err *err)
 {
     char *s = json_dumps(root, flags);
     if (!s) {
-        snprintf(why, whylen, "cannot serialize the credentials");
-        return CR_ERR_INTERNAL;
+        return cr_fail(err, CR_ERR_INTERNAL, "cannot serialize the credentials");
     }
     size_t n = strlen(s);
     if (newline) {

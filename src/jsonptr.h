@@ -31,8 +31,7 @@ json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word)) __attrib
 
 /* Serialize root with jansson flags into a newly allocated *out (wipe it
  * after use), adding a final newline when newline is set. CR_OK, or
- * CR_ERR_INTERNAL with why filled. */
-enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, char *why,
-                            size_t whylen) __attribute__((__nonnull__(1, 4, 5, 6)));
+ * CR_ERR_INTERNAL with err filled. */
+enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, struct cr_err *err) __attribute__((__nonnull__(1, 4, 5, 6)));
 
 #endif

@@ -97,18 +97,17 @@ enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *ar
     return st;
 }
 
-enum cr_status lock_open(const char *path, int *fd, char *why, size_t whylen)
+enum cr_status lock_open(const char *path, int *fd, struct cr_err *err)
 {
     int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
     if (f < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
         f = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
     if (f < 0) {
         if (errno == ELOOP)
-            snprintf(why, whylen, "lock file %s is a symbolic link; remove it or pass --lock-file", path);
-        else
-            snprintf(why, whylen, "cannot open lock file %s: %s; check the directory's permissions or pass --lock-file", path,
-                     strerror(errno));
-        return CR_ERR_CANT_WRITE;
+            return cr_fail(err, CR_ERR_CANT_WRITE, "lock file %s is a symbolic link; remove it or pass --lock-file", path);
+        return cr_fail(err, CR_ERR_CANT_WRITE,
+                       "cannot open lock file %s: %s; check the directory's permissions or pass --lock-file", path,
+                       strerror(errno));
     }
     *fd = f;
     return CR_OK;

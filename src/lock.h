@@ -37,8 +37,8 @@ enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *ar
 /* Open (creating it 0600 if needed) the lock file at path, close-on-exec, and
  * store the descriptor in *fd. A file that exists but cannot be opened for
  * writing is opened read-only: flock works on that too. Symbolic links are
- * refused. On failure a message is put in why. */
-enum cr_status lock_open(const char *path, int *fd, char *why, size_t whylen) __attribute__((__nonnull__));
+ * refused. On failure a message is put in err. */
+enum cr_status lock_open(const char *path, int *fd, struct cr_err *err) __attribute__((__nonnull__));
 
 /* Take an exclusive flock(2) on fd within the limits of w. */
 enum cr_status lock_take(int fd, const struct lock_wait *w) __attribute__((__nonnull__));

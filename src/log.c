@@ -12,7 +12,6 @@
 static int level = LOG_NORMAL;
 
 void log_set_level(int l) { level = l; }
-int log_get_level(void) { return level; }
 
 static void emit(const char *fmt, va_list ap)
 {

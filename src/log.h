@@ -7,7 +7,6 @@ enum log_level { LOG_QUIET = -1, LOG_NORMAL = 0, LOG_VERBOSE = 1 };
 
 /* Set how much is said: -q keeps errors only, -v adds progress lines. */
 void log_set_level(int level);
-int log_get_level(void);
 
 /* An error: always printed. */
 void log_error(const char *fmt, ...) __attribute__((__format__(printf, 1, 2)));

@@ -35,7 +35,7 @@ static bool host_is_loopback(const char *host, size_t n)
     return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-enum cr_status oauth_check_url(const char *url, bool *loopback, char *why, size_t whylen)
+enum cr_status oauth_check_url(const char *url, bool *loopback, struct cr_err *err)
 {
     const char *rest;
     bool https;
@@ -46,14 +46,12 @@ enum cr_status oauth_check_url(const char *url, bool *loopback, char *why, size_
         https = false;
         rest = url + 7;
     } else {
-        snprintf(why, whylen, "token URL must start with https:// (http:// only for loopback hosts)");
-        return CR_ERR_USAGE;
+        return cr_fail(err, CR_ERR_USAGE, "token URL must start with https:// (http:// only for loopback hosts)");
     }
     size_t authority = strcspn(rest, "/?#");
     const char *at = memchr(rest, '@', authority);
     if (at) {
-        snprintf(why, whylen, "token URL must not carry a user name or password");
-        return CR_ERR_USAGE;
+        return cr_fail(err, CR_ERR_USAGE, "token URL must not carry a user name or password");
     }
     size_t hostlen;
     if (rest[0] == '[') {
@@ -63,13 +61,11 @@ enum cr_status oauth_check_url(const char *url, bool *loopback, char *why, size_
         hostlen = strcspn(rest, ":/?#");
     }
     if (hostlen == 0) {
-        snprintf(why, whylen, "token URL has no host");
-        return CR_ERR_USAGE;
+        return cr_fail(err, CR_ERR_USAGE, "token URL has no host");
     }
     *loopback = host_is_loopback(rest, hostlen);
     if (!https && !*loopback) {
-        snprintf(why, whylen, "token URL must use https:// (http:// is allowed only for 127.0.0.0/8, ::1 and localhost)");
-        return CR_ERR_USAGE;
+        return cr_fail(err, CR_ERR_USAGE, "token URL must use https:// (http:// is allowed only for 127.0.0.0/8, ::1 and localhost)");
     }
     return CR_OK;
 }
@@ -100,7 +96,8 @@ static void form_append(char **buf, size_t *len, size_t *cap, const char *key, c
     *len = (size_t)(o - *buf);
 }
 
-char *oauth_request_body(enum oauth_body kind, const char *refresh_token, const char *client_id, const char *scope)
+/* The body of a plain OAuth refresh-token grant (form or JSON). */
+static char *plain_body(enum oauth_body kind, const char *refresh_token, const char *client_id, const char *scope)
 {
     if (kind == OAUTH_BODY_FORM) {
         size_t len = 0, cap = 256;
@@ -132,7 +129,7 @@ char *oauth_request_body_shaped(enum oauth_body kind, const struct oauth_shape *
                                 const char *client_id, const char *scope)
 {
     if (kind != OAUTH_BODY_JSON_NAMED)
-        return oauth_request_body(kind, refresh_token, client_id, scope);
+        return plain_body(kind, refresh_token, client_id, scope);
     json_t *o = json_object();
     const char *name = shape && shape->refresh_param ? shape->refresh_param : "refresh_token";
     json_object_set_new(o, name, json_string(refresh_token));
@@ -192,14 +189,8 @@ static const char *member(const char *shaped, const char *oauth)
     return shaped ? shaped : oauth;
 }
 
-enum cr_status oauth_parse_response(long status, const char *body, size_t len, struct oauth_response *r, char *why,
-                                    size_t whylen)
-{
-    return oauth_parse_response_shaped(status, body, len, NULL, r, why, whylen);
-}
-
 enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t len, const struct oauth_shape *shape,
-                                           struct oauth_response *r, char *why, size_t whylen)
+                                           struct oauth_response *r, struct cr_err *err)
 {
     static const struct oauth_shape plain;
     if (!shape)
@@ -213,8 +204,7 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
     enum cr_status st = CR_OK;
     if (status >= 200 && status < 300) {
         if (!root) {
-            snprintf(why, whylen, "token endpoint answered %ld with a body that is not a JSON object", status);
-            return CR_ERR_BAD_RESPONSE;
+            return cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered %ld with a body that is not a JSON object", status);
         }
         r->access_token = dup_nonempty_string(json_object_get(root, member(shape->access, "access_token")));
         r->refresh_token = dup_nonempty_string(json_object_get(root, member(shape->refresh, "refresh_token")));
@@ -226,7 +216,7 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
             json_t *ea = json_object_get(root, shape->expires_at);
             if (ea && !json_is_null(ea)) {
                 if (!json_is_string(ea) || expiry_parse_rfc3339(json_string_value(ea), &r->expires_at_ms) != 0) {
-                    snprintf(why, whylen, "token endpoint answered %ld with a %s that is not an RFC 3339 time", status,
+                    cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered %ld with a %s that is not an RFC 3339 time", status,
                              shape->expires_at);
                     json_decref(root);
                     return CR_ERR_BAD_RESPONSE;
@@ -247,36 +237,29 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
             }
         }
         if (!r->access_token) {
-            snprintf(why, whylen, "token endpoint answered %ld without a usable %s", status,
+            st = cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered %ld without a usable %s", status,
                      member(shape->access, "access_token"));
-            st = CR_ERR_BAD_RESPONSE;
         }
     } else if (status >= 300 && status < 400) {
-        snprintf(why, whylen, "token endpoint answered with a redirect (%ld), which credrun never follows; check --token-url",
+        st = cr_fail(err, CR_ERR_UNREACHABLE, "token endpoint answered with a redirect (%ld), which credrun never follows; check --token-url",
                  status);
-        st = CR_ERR_UNREACHABLE;
     } else if (status == 429) {
-        snprintf(why, whylen, "token endpoint is rate limiting (429)");
-        st = CR_ERR_RATE_LIMITED;
+        st = cr_fail(err, CR_ERR_RATE_LIMITED, "token endpoint is rate limiting (429)");
     } else if (status >= 500 && status < 600) {
-        snprintf(why, whylen, "token endpoint failed (%ld); try again later", status);
-        st = CR_ERR_UNREACHABLE;
+        st = cr_fail(err, CR_ERR_UNREACHABLE, "token endpoint failed (%ld); try again later", status);
     } else if (status >= 400 && status < 500) {
         if (root)
             extract_error(root, r);
         if ((status == 400 || status == 401) && refresh_token_dead(r->error)) {
-            snprintf(why, whylen, "token endpoint rejected the refresh token (%s): log in again", r->error);
-            st = CR_ERR_REJECTED;
+            st = cr_fail(err, CR_ERR_REJECTED, "token endpoint rejected the refresh token (%s): log in again", r->error);
         } else {
-            snprintf(why, whylen,
+            st = cr_fail(err, CR_ERR_REQUEST_REFUSED,
                      "token endpoint refused the request (%ld %s); check --token-url, --client-id and the scopes; the "
                      "refresh token was kept",
                      status, r->error[0] ? r->error : "no error code");
-            st = CR_ERR_CONFIG;
         }
     } else {
-        snprintf(why, whylen, "token endpoint answered with unexpected status %ld", status);
-        st = CR_ERR_BAD_RESPONSE;
+        st = cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered with unexpected status %ld", status);
     }
     json_decref(root);
     return st;

@@ -38,17 +38,13 @@ struct oauth_shape {
 
 /* Check that url may carry a refresh token: https, or http to a loopback
  * host (127.0.0.0/8, ::1, localhost). *loopback tells whether the host is
- * loopback (then no proxy may be used). On refusal, why says so. */
-enum cr_status oauth_check_url(const char *url, bool *loopback, char *why, size_t whylen) __attribute__((__nonnull__));
+ * loopback (then no proxy may be used). On refusal, err says so. */
+enum cr_status oauth_check_url(const char *url, bool *loopback, struct cr_err *err) __attribute__((__nonnull__));
 
-/* The body of a refresh-token grant, newly allocated (wipe it after use).
- * scope and client_id may be NULL: left out. */
-char *oauth_request_body(enum oauth_body kind, const char *refresh_token, const char *client_id, const char *scope)
-    __attribute__((__nonnull__(2)));
-
-/* The same for a provider's shape: OAUTH_BODY_JSON_NAMED sends only
- * {"<shape->refresh_param>": refresh_token}; the others as above. shape may
- * be NULL (plain OAuth). Newly allocated; wipe it after use. */
+/* The body of a refresh-token grant, newly allocated (wipe it after use):
+ * OAUTH_BODY_JSON_NAMED sends only {"<shape->refresh_param>": refresh_token};
+ * the others a plain OAuth grant, as a form or JSON, where scope and
+ * client_id may be NULL (left out). shape may be NULL (plain OAuth). */
 char *oauth_request_body_shaped(enum oauth_body kind, const struct oauth_shape *shape, const char *refresh_token,
                                 const char *client_id, const char *scope) __attribute__((__nonnull__(3)));
 
@@ -67,19 +63,15 @@ struct oauth_response {
 
 /* Classify an HTTP answer and parse its body. Returns CR_OK with r filled for
  * a usable 2xx; otherwise a status (CR_ERR_REJECTED for invalid_grant and
- * its equivalents, CR_ERR_CONFIG for other 4xx, CR_ERR_RATE_LIMITED for 429,
+ * its equivalents, CR_ERR_REQUEST_REFUSED for other 4xx, CR_ERR_RATE_LIMITED for 429,
  * CR_ERR_UNREACHABLE for 3xx and 5xx, CR_ERR_BAD_RESPONSE for junk) and a
- * message in why. A 2xx whose access token is unusable but that carries a new
+ * message in err. A 2xx whose access token is unusable but that carries a new
  * refresh token returns CR_ERR_BAD_RESPONSE with r->refresh_token set: the
- * old one is spent, so the caller must store it. */
-enum cr_status oauth_parse_response(long http_status, const char *body, size_t len, struct oauth_response *r, char *why,
-                                    size_t whylen) __attribute__((__nonnull__(4, 5)));
-
-/* The same with the answer's member names from shape (NULL: plain OAuth). An
+ * old one is spent, so the caller must store it.
+ * The answer's member names come from shape (NULL: plain OAuth); an
  * absolute expiry that is not an RFC 3339 time is a bad response. */
 enum cr_status oauth_parse_response_shaped(long http_status, const char *body, size_t len,
-                                           const struct oauth_shape *shape, struct oauth_response *r, char *why,
-                                           size_t whylen) __attribute__((__nonnull__(5, 6)));
+                                           const struct oauth_shape *shape, struct oauth_response *r, struct cr_err *err) __attribute__((__nonnull__(5, 6)));
 
 /* When the new access token expires, in epoch ms: the answer's absolute
  * expiry, else its expires_in from now, else the "exp" claim of the new

@@ -24,7 +24,7 @@
 #define CONF_MAX_SIZE (1024 * 1024)
 
 /* The built-in profiles. Researched from each tool's source; see
- * /work/shared/FORMATS.md and credrun(1) PROFILES. */
+ * credrun(1) PROFILES. */
 const char profile_builtin_text[] =
     "# Claude Code 2.1.x: refreshes under proper-lockfile directory locks\n"
     "[claude]\n"
@@ -204,8 +204,7 @@ static bool section_wanted(const char *name, const char *only)
 /* Parse text into sections of key = value entries. With only set, the
  * entries of other sections are skipped unread (the run-time cost of the
  * built-in text on every invocation). */
-static enum cr_status ini_parse(const char *text, const char *origin, const char *only, struct ini *ini, char *why,
-                                size_t whylen)
+static enum cr_status ini_parse(const char *text, const char *origin, const char *only, struct ini *ini, struct cr_err *err)
 {
     bool skipping = false;
     memset(ini, 0, sizeof *ini);
@@ -226,24 +225,21 @@ static enum cr_status ini_parse(const char *text, const char *origin, const char
         if (*l == '[') {
             char *close = strchr(l, ']');
             if (!close || *trim(close + 1)) {
-                snprintf(why, whylen, "%s:%d: a section header is [NAME] alone on its line", origin, line);
-                return CR_ERR_CONFIG;
+                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: a section header is [NAME] alone on its line", origin, line);
             }
             *close = '\0';
             char *name = trim(l + 1);
             if (!valid_section_name(name)) {
-                snprintf(why, whylen, "%s:%d: bad profile name '%.64s': use letters, digits, '-', '_', '.' (and one '/' "
+                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: bad profile name '%s': use letters, digits, '-', '_', '.' (and one '/' "
                          "before a provider)", origin, line, name);
-                return CR_ERR_CONFIG;
             }
             skipping = !section_wanted(name, only);
             if (skipping)
                 continue;
             const struct ini_section *dup = ini_find(ini, name);
             if (dup) {
-                snprintf(why, whylen, "%s:%d: profile [%s] is already defined at line %d", origin, line, name,
+                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] is already defined at line %d", origin, line, name,
                          dup->line);
-                return CR_ERR_CONFIG;
             }
             if (ini->n == ini->cap) {
                 ini->cap = ini->cap ? 2 * ini->cap : 8;
@@ -257,12 +253,10 @@ static enum cr_status ini_parse(const char *text, const char *origin, const char
         }
         char *eq = strchr(l, '=');
         if (!eq) {
-            snprintf(why, whylen, "%s:%d: expected KEY = VALUE or [NAME]", origin, line);
-            return CR_ERR_CONFIG;
+            return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: expected KEY = VALUE or [NAME]", origin, line);
         }
         if (!cur) {
-            snprintf(why, whylen, "%s:%d: KEY = VALUE before any [NAME] section", origin, line);
-            return CR_ERR_CONFIG;
+            return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: KEY = VALUE before any [NAME] section", origin, line);
         }
         *eq = '\0';
         if (cur->n == cur->cap) {
@@ -288,21 +282,21 @@ static const char *or_none(const char *v)
     return strcmp(v, "none") == 0 ? NULL : v;
 }
 
-static int bad_value(char *msg, size_t msglen, const char *key, const char *what)
+static int bad_value(struct cr_err *err, const char *key, const char *what)
 {
-    snprintf(msg, msglen, "%.40s: %.200s", key, what);
+    cr_fail(err, CR_ERR_PROFILES_CONF, "%s: %s", key, what);
     return -1;
 }
 
 /* A pointer must be "/..." and may hold {provider}. */
-static int set_pointer(char **field, const char *key, const char *v, bool optional, char *msg, size_t msglen)
+static int set_pointer(char **field, const char *key, const char *v, bool optional, struct cr_err *err)
 {
     if (optional && strcmp(v, "none") == 0) {
         set_str(field, NULL);
         return 0;
     }
     if (v[0] != '/')
-        return bad_value(msg, msglen, key, "give a JSON pointer starting with '/' (RFC 6901)");
+        return bad_value(err, key, "give a JSON pointer starting with '/' (RFC 6901)");
     set_str(field, v);
     return 0;
 }
@@ -355,7 +349,7 @@ static bool lock_path_ok(const char *t)
 }
 
 /* lock = none | refresh|write mkdir|fcntl PATH [stale=N] [optional] */
-static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
+static int add_lock(struct profile *p, const char *v, struct cr_err *err)
 {
     if (strcmp(v, "none") == 0)
         return 0;
@@ -365,7 +359,7 @@ static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
     struct profile_lock l = {.stale_s = 0};
     int rc = -1;
     if (!role || !kind || !path) {
-        bad_value(msg, msglen, "lock", "give refresh|write mkdir|fcntl PATH [stale=SECONDS] [optional]");
+        bad_value(err, "lock", "give refresh|write mkdir|fcntl PATH [stale=SECONDS] [optional]");
         goto out;
     }
     if (strcmp(role, "refresh") == 0)
@@ -373,7 +367,7 @@ static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
     else if (strcmp(role, "write") == 0)
         l.write = true;
     else {
-        bad_value(msg, msglen, "lock", "the first word is refresh or write");
+        bad_value(err, "lock", "the first word is refresh or write");
         goto out;
     }
     if (strcmp(kind, "mkdir") == 0) {
@@ -382,11 +376,11 @@ static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
     } else if (strcmp(kind, "fcntl") == 0) {
         l.kind = APPLOCK_FCNTL;
     } else {
-        bad_value(msg, msglen, "lock", "the kind is mkdir (a lock directory) or fcntl (a record lock)");
+        bad_value(err, "lock", "the kind is mkdir (a lock directory) or fcntl (a record lock)");
         goto out;
     }
     if (!lock_path_ok(path)) {
-        bad_value(msg, msglen, "lock", "the path is absolute or starts with {file}, {dir} or {realdir}");
+        bad_value(err, "lock", "the path is absolute or starts with {file}, {dir} or {realdir}");
         goto out;
     }
     for (char *w; (w = strtok_r(NULL, " \t", &save));) {
@@ -396,7 +390,7 @@ static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
         } else if (strcmp(w, "optional") == 0) {
             l.optional = true;
         } else {
-            bad_value(msg, msglen, "lock", "after the path only stale=SECONDS (mkdir) and optional may follow");
+            bad_value(err, "lock", "after the path only stale=SECONDS (mkdir) and optional may follow");
             goto out;
         }
     }
@@ -404,7 +398,7 @@ static int add_lock(struct profile *p, const char *v, char *msg, size_t msglen)
     for (size_t i = 0; i < p->n_locks; i++)
         same += p->locks[i].write == l.write;
     if (same >= APPLOCK_MAX) {
-        snprintf(msg, msglen, "lock: at most %d refresh and %d write locks", APPLOCK_MAX, APPLOCK_MAX);
+        cr_fail(err, CR_ERR_PROFILES_CONF, "lock: at most %d refresh and %d write locks", APPLOCK_MAX, APPLOCK_MAX);
         goto out;
     }
     l.path = xstrdup(path);
@@ -429,13 +423,13 @@ static void clear_locks(struct profile *p)
     p->n_locks = 0;
 }
 
-/* Apply one key = value to p. 0, or -1 with msg. */
-static int apply_entry(struct profile *p, struct apply_state *st, const char *key, const char *v, char *msg,
-                       size_t msglen)
+/* The keys that say where the tokens are: 0, 1 when key is not one of them,
+ * or -1 with err. */
+static int apply_where(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
 {
     if (strcmp(key, "inherit") == 0) {
         if (!valid_section_name(v))
-            return bad_value(msg, msglen, key, "give a profile name");
+            return bad_value(err, key, "give a profile name");
         return 0; /* resolved by the caller */
     }
     if (strcmp(key, "file") == 0) {
@@ -448,11 +442,13 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         if (strcmp(v, "none") == 0)
             return 0;
         if (p->n_files == PROFILE_MAX_FILES)
-            return bad_value(msg, msglen, key, "at most 4 candidates");
-        char *x, why[256];
+            return bad_value(err, key, "at most 4 candidates");
+        char *x;
         if (!st->trusted) {
-            if (profile_expand_path(v, &x, why, sizeof why) != 0)
-                return bad_value(msg, msglen, key, why);
+            if (profile_expand_path(v, &x, err) != 0) {
+                cr_wrap(err, "%s", key);
+                return -1;
+            }
             free(x);
         }
         p->files[p->n_files++] = xstrdup(v);
@@ -464,31 +460,39 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         else if (strcmp(v, "transit") == 0)
             p->codec = PROFILE_CODEC_TRANSIT;
         else
-            return bad_value(msg, msglen, key, "json or transit");
+            return bad_value(err, key, "json or transit");
         return 0;
     }
     if (strcmp(key, "access") == 0)
-        return set_pointer(&p->access, key, v, false, msg, msglen);
+        return set_pointer(&p->access, key, v, false, err);
     if (strcmp(key, "refresh") == 0)
-        return set_pointer(&p->refresh, key, v, false, msg, msglen);
+        return set_pointer(&p->refresh, key, v, false, err);
     if (strcmp(key, "expiry") == 0)
-        return set_pointer(&p->expiry, key, v, true, msg, msglen);
+        return set_pointer(&p->expiry, key, v, true, err);
     if (strcmp(key, "scopes") == 0)
-        return set_pointer(&p->scopes, key, v, true, msg, msglen);
+        return set_pointer(&p->scopes, key, v, true, err);
     if (strcmp(key, "last-refresh") == 0)
-        return set_pointer(&p->last_refresh, key, v, true, msg, msglen);
+        return set_pointer(&p->last_refresh, key, v, true, err);
     if (strcmp(key, "token-url-base") == 0)
-        return set_pointer(&p->base_url, key, v, true, msg, msglen);
+        return set_pointer(&p->base_url, key, v, true, err);
     if (strcmp(key, "expiry-unit") == 0) {
         if (parse_unit(v, &p->unit) != 0)
-            return bad_value(msg, msglen, key, "s, ms, iso8601 or jwt");
+            return bad_value(err, key, "s, ms, iso8601 or jwt");
         return 0;
     }
+    return 1;
+}
+
+/* The keys that say how to refresh and what to run: as apply_where. */
+static int apply_how(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+{
     if (strcmp(key, "token-url") == 0) {
         bool lo;
-        char why[256];
-        if (!st->trusted && or_none(v) && oauth_check_url(v, &lo, why, sizeof why) != CR_OK)
-            return bad_value(msg, msglen, key, why);
+        if (!st->trusted && or_none(v) && oauth_check_url(v, &lo, err) != CR_OK) {
+            err->status = CR_ERR_PROFILES_CONF;
+            cr_wrap(err, "%s", key);
+            return -1;
+        }
         set_str(&p->token_url, or_none(v));
         return 0;
     }
@@ -503,7 +507,7 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
     if (strcmp(key, "request") == 0) {
         const char *param;
         if (parse_request(v, &p->body, &param) != 0)
-            return bad_value(msg, msglen, key, "json, form or json:NAME");
+            return bad_value(err, key, "json, form or json:NAME");
         set_str(&p->refresh_param, param);
         return 0;
     }
@@ -520,11 +524,17 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
     for (size_t i = 0; i < sizeof answers / sizeof *answers; i++) {
         if (strcmp(key, answers[i].key) == 0) {
             if (strcmp(v, "none") != 0 && !member_name_ok(v))
-                return bad_value(msg, msglen, key, "give the answer's member name");
+                return bad_value(err, key, "give the answer's member name");
             set_str((char **)((char *)p + answers[i].off), or_none(v));
             return 0;
         }
     }
+    return 1;
+}
+
+/* The keys for what the answer holds and what runs: as apply_where. */
+static int apply_store(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+{
     if (strcmp(key, "store") == 0) {
         if (!st->stores) {
             for (size_t i = 0; i < p->n_store; i++) {
@@ -541,9 +551,9 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         char *member = sp ? xasprintf("%.*s", (int)(sp - v), v) : NULL;
         int rc = 0;
         if (!member || !member_name_ok(member) || !ptr || ptr[0] != '/' || strpbrk(ptr, " \t"))
-            rc = bad_value(msg, msglen, key, "give MEMBER POINTER: the answer's member and where it goes");
+            rc = bad_value(err, key, "give MEMBER POINTER: the answer's member and where it goes");
         else if (p->n_store == CREDS_MAX_EXTRA)
-            rc = bad_value(msg, msglen, key, "at most 4 store lines");
+            rc = bad_value(err, key, "at most 4 store lines");
         else {
             p->store[p->n_store].member = member;
             p->store[p->n_store++].pointer = xstrdup(ptr);
@@ -554,13 +564,13 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
     }
     if (strcmp(key, "env") == 0) {
         if (strcmp(v, "none") != 0 && (!*v || strchr(v, '=') || strpbrk(v, " \t")))
-            return bad_value(msg, msglen, key, "give a variable name, or none");
+            return bad_value(err, key, "give a variable name, or none");
         set_str(&p->env, or_none(v));
         return 0;
     }
     if (strcmp(key, "provider") == 0) {
         if (strcmp(v, "none") != 0 && !member_name_ok(v))
-            return bad_value(msg, msglen, key, "give a provider name");
+            return bad_value(err, key, "give a provider name");
         set_str(&p->provider, or_none(v));
         return 0;
     }
@@ -574,7 +584,7 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         else if (strcmp(v, "no") == 0)
             p->exec_only = false;
         else
-            return bad_value(msg, msglen, key, "yes or no");
+            return bad_value(err, key, "yes or no");
         return 0;
     }
     if (strcmp(key, "lock") == 0) {
@@ -582,22 +592,34 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
             clear_locks(p);
             st->locks = true;
         }
-        return add_lock(p, v, msg, msglen);
+        return add_lock(p, v, err);
     }
-    snprintf(msg, msglen, "unknown key '%.64s'", key);
-    return -1;
+    return 1;
+}
+
+/* Apply one key = value to p. 0, or -1 with err (CR_ERR_PROFILES_CONF). */
+static int apply_entry(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+{
+    int rc = apply_where(p, st, key, v, err);
+    if (rc == 1)
+        rc = apply_how(p, st, key, v, err);
+    if (rc == 1)
+        rc = apply_store(p, st, key, v, err);
+    if (rc == 1) {
+        cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        return -1;
+    }
+    return rc;
 }
 
 /* Apply every entry of section s (from origin) to p. */
-static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const char *origin, char *why,
-                                    size_t whylen)
+static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const char *origin, struct cr_err *err)
 {
     struct apply_state st = {.trusted = strcmp(origin, BUILTIN_ORIGIN) == 0};
     for (size_t i = 0; i < s->n; i++) {
-        char msg[256];
-        if (apply_entry(p, &st, s->e[i].key, s->e[i].value, msg, sizeof msg) != 0) {
-            snprintf(why, whylen, "%s:%d: %s", origin, s->e[i].line, msg);
-            return CR_ERR_CONFIG;
+        if (apply_entry(p, &st, s->e[i].key, s->e[i].value, err) != 0) {
+            err->status = CR_ERR_PROFILES_CONF;
+            return cr_wrap(err, "%s:%d", origin, s->e[i].line);
         }
     }
     return CR_OK;
@@ -614,13 +636,12 @@ static const char *section_inherit(const struct ini_section *s)
 /* Build profile name into p: its parent first (inherit, or NAME for
  * NAME/PROVIDER), then the built-in section, then the user's. */
 static enum cr_status build(const struct ini *bi, const struct ini *us, const char *conf, const char *name, int depth,
-                            struct profile *p, char *why, size_t whylen)
+                            struct profile *p, struct cr_err *err)
 {
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
-        snprintf(why, whylen, "unknown profile '%s' (built in: claude, eca, codex, relay, json; others are defined in %s)",
+        return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: claude, eca, codex, relay, json; others are defined in %s)",
                  name, conf);
-        return CR_ERR_USAGE;
     }
     const char *parent = u ? section_inherit(u) : NULL;
     if (!parent)
@@ -631,11 +652,10 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
     enum cr_status st = CR_OK;
     if (parent) {
         if (depth >= MAX_INHERIT || strcmp(parent, name) == 0) {
-            snprintf(why, whylen, "%s:%d: profile [%s] inherits in a circle (or more than %d deep)",
-                     u ? us->origin : bi->origin, u ? u->line : b->line, name, MAX_INHERIT);
-            st = CR_ERR_CONFIG;
+            st = cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] inherits in a circle (or more than %d deep)",
+                         u ? us->origin : bi->origin, u ? u->line : b->line, name, MAX_INHERIT);
         } else {
-            st = build(bi, us, conf, parent, depth + 1, p, why, whylen);
+            st = build(bi, us, conf, parent, depth + 1, p, err);
         }
     }
     free(prefix);
@@ -645,9 +665,9 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
         p->body = OAUTH_BODY_JSON;
     }
     if (st == CR_OK && b)
-        st = apply_section(p, b, bi->origin, why, whylen);
+        st = apply_section(p, b, bi->origin, err);
     if (st == CR_OK && u)
-        st = apply_section(p, u, us->origin, why, whylen);
+        st = apply_section(p, u, us->origin, err);
     return st;
 }
 
@@ -676,7 +696,7 @@ static void list_providers(const struct ini *bi, const struct ini *us, const cha
 }
 
 enum cr_status profile_resolve(const char *user_text, const char *origin, const char *name, const char *provider,
-                               struct profile **out, char *why, size_t whylen)
+                               struct profile **out, struct cr_err *err)
 {
     *out = NULL;
     struct ini bi, us;
@@ -687,47 +707,45 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
     /* Without a profiles.conf (whose sections may inherit from any built-in
      * one), only the named profile's own sections are needed. */
     char *base = user_text ? NULL : xasprintf("%.*s", (int)strcspn(name, "/"), name);
-    enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, base, &bi, why, whylen);
+    enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, base, &bi, err);
     free(base);
-    if (st != CR_OK)
-        return CR_ERR_INTERNAL;
+    if (st != CR_OK) {
+        err->status = CR_ERR_INTERNAL;
+        return cr_wrap(err, "the built-in profiles do not parse");
+    }
     if (user_text) {
-        st = ini_parse(user_text, conf, NULL, &us, why, whylen);
+        st = ini_parse(user_text, conf, NULL, &us, err);
         have_us = st == CR_OK;
         /* Check every section, used or not, so a mistake shows at once. */
         for (size_t i = 0; st == CR_OK && i < us.n; i++) {
             struct profile scratch = {0};
-            st = apply_section(&scratch, &us.s[i], us.origin, why, whylen);
+            st = apply_section(&scratch, &us.s[i], us.origin, err);
             profile_clear(&scratch);
         }
     }
     struct profile *p = xcalloc(1, sizeof *p);
     if (st == CR_OK && !valid_section_name(name)) {
-        snprintf(why, whylen, "bad profile name '%.64s'", name);
-        st = CR_ERR_USAGE;
+        st = cr_fail(err, CR_ERR_USAGE, "bad profile name '%s'", name);
     }
     if (st == CR_OK)
-        st = build(&bi, have_us ? &us : NULL, conf, name, 0, p, why, whylen);
+        st = build(&bi, have_us ? &us : NULL, conf, name, 0, p, err);
     if (st == CR_OK && provider) {
         if (!member_name_ok(provider) || strchr(provider, ':')) {
-            snprintf(why, whylen, "bad provider name '%.64s'", provider);
-            st = CR_ERR_USAGE;
+            st = cr_fail(err, CR_ERR_USAGE, "bad provider name '%s'", provider);
         } else if (!uses_provider(p)) {
-            snprintf(why, whylen, "profile %s has no providers: --provider is for profiles like eca", name);
-            st = CR_ERR_USAGE;
+            st = cr_fail(err, CR_ERR_USAGE, "profile %s has no providers: --provider is for profiles like eca", name);
         } else if (!p->provider || strcmp(provider, p->provider) != 0) {
             char *sub = xasprintf("%s/%s", name, provider);
             if (ini_find(&bi, sub) || ini_find(have_us ? &us : NULL, sub)) {
                 profile_free(p);
                 p = xcalloc(1, sizeof *p);
-                st = build(&bi, have_us ? &us : NULL, conf, sub, 0, p, why, whylen);
+                st = build(&bi, have_us ? &us : NULL, conf, sub, 0, p, err);
                 name = NULL;
             } else {
                 char known[256];
                 list_providers(&bi, have_us ? &us : NULL, name, p->provider, known, sizeof known);
-                snprintf(why, whylen, "profile %s knows no provider '%s' (known: %s); define [%s] in %s", name,
-                         provider, known, sub, conf);
-                st = CR_ERR_USAGE;
+                st = cr_fail(err, CR_ERR_USAGE, "profile %s knows no provider '%s' (known: %s); define [%s] in %s", name,
+                             provider, known, sub, conf);
             }
             if (st == CR_OK)
                 p->name = sub;
@@ -779,11 +797,11 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 }
 
 /* Expand [s, end) into b: a ~ at its start is home, ${...} as in
- * profile_expand_path. 0, or -1 with why. */
-static int expand(struct sbuf *b, const char *s, const char *end, int depth, char *why, size_t whylen)
+ * profile_expand_path. 0, or -1 with err. */
+static int expand(struct sbuf *b, const char *s, const char *end, int depth, struct cr_err *err)
 {
     if (depth > 8) {
-        snprintf(why, whylen, "defaults nest too deep");
+        cr_fail(err, CR_ERR_PROFILES_CONF, "defaults nest too deep");
         return -1;
     }
     const char *p = s;
@@ -805,12 +823,12 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, cha
         while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
             q++;
         if (q == name || q >= end || (*q != '}' && !(*q == ':' && q + 1 < end && q[1] == '-'))) {
-            snprintf(why, whylen, "malformed ${...} in '%.64s': use ${NAME} or ${NAME:-default}", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...} in '%s': use ${NAME} or ${NAME:-default}", s);
             return -1;
         }
         char var[128];
         if ((size_t)(q - name) >= sizeof var) {
-            snprintf(why, whylen, "variable name too long");
+            cr_fail(err, CR_ERR_PROFILES_CONF, "variable name too long");
             return -1;
         }
         memcpy(var, name, (size_t)(q - name));
@@ -834,23 +852,23 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, cha
             }
         }
         if (c >= end) {
-            snprintf(why, whylen, "unclosed ${ in '%.64s'", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${ in '%s'", s);
             return -1;
         }
         if (val && *val)
             sb_add(b, val, strlen(val));
-        else if (expand(b, d, c, depth + 1, why, whylen) != 0)
+        else if (expand(b, d, c, depth + 1, err) != 0)
             return -1;
         p = c + 1;
     }
     return 0;
 }
 
-int profile_expand_path(const char *rule, char **out, char *why, size_t whylen)
+int profile_expand_path(const char *rule, char **out, struct cr_err *err)
 {
     struct sbuf b = {0};
     sb_add(&b, "", 0);
-    if (expand(&b, rule, rule + strlen(rule), 0, why, whylen) != 0) {
+    if (expand(&b, rule, rule + strlen(rule), 0, err) != 0) {
         free(b.s);
         *out = NULL;
         return -1;
@@ -861,8 +879,9 @@ int profile_expand_path(const char *rule, char **out, char *why, size_t whylen)
 
 char *profile_conf_path(void)
 {
-    char *path, why[128];
-    if (profile_expand_path("${XDG_CONFIG_HOME:-~/.config}/credrun/profiles.conf", &path, why, sizeof why) != 0)
+    char *path;
+    struct cr_err err;
+    if (profile_expand_path("${XDG_CONFIG_HOME:-~/.config}/credrun/profiles.conf", &path, &err) != 0)
         abort(); /* a constant rule */
     return path;
 }
@@ -920,64 +939,46 @@ static char *last_token(const char *ptr)
 }
 
 /* Read profiles.conf: CR_OK with *text NULL when there is none. */
-static enum cr_status read_conf(const char *path, char **text, char *why, size_t whylen)
+static enum cr_status read_conf(const char *path, char **text, struct cr_err *err)
 {
     *text = NULL;
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno == ENOENT || errno == ENOTDIR)
             return CR_OK;
-        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-        return CR_ERR_CONFIG;
+        return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path, strerror(errno));
     }
     char *buf = xmalloc(CONF_MAX_SIZE + 1);
     size_t n = fread(buf, 1, CONF_MAX_SIZE + 1, f);
-    int err = ferror(f);
+    int ferr = ferror(f);
     fclose(f);
-    if (err || n > CONF_MAX_SIZE || memchr(buf, '\0', n)) {
-        snprintf(why, whylen, "cannot read %s: %s", path, err ? "read error" : "larger than 1 MiB or not text");
+    if (ferr || n > CONF_MAX_SIZE || memchr(buf, '\0', n)) {
         free(buf);
-        return CR_ERR_CONFIG;
+        return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path,
+                       ferr ? "read error" : "larger than 1 MiB or not text");
     }
     buf[n] = '\0';
     *text = buf;
     return CR_OK;
 }
 
-enum cr_status profile_setup(struct options *o, const struct profile_select *sel, char *why, size_t whylen)
+/* Apply the command line's overrides in sel to p. */
+static enum cr_status apply_select(struct profile *p, const struct profile_select *sel, struct cr_err *err)
 {
-    char *text = NULL, *conf = NULL;
-    enum cr_status st = CR_OK;
-    if (sel->name) {
-        conf = profile_conf_path();
-        st = read_conf(conf, &text, why, whylen);
-    }
-    struct profile *p = NULL;
-    if (st == CR_OK)
-        st = profile_resolve(text, conf, sel->name, sel->provider, &p, why, whylen);
-    free(text);
-    free(conf);
-    if (st != CR_OK)
-        return st;
-    o->profile = p;
-
-    /* The command line wins over the profile. */
-    if ((sel->access && set_pointer(&p->access, "--access-field", sel->access, false, why, whylen) != 0) ||
-        (sel->refresh && set_pointer(&p->refresh, "--refresh-field", sel->refresh, false, why, whylen) != 0) ||
-        (sel->expiry && set_pointer(&p->expiry, "--expiry-field", sel->expiry, false, why, whylen) != 0))
-        return CR_ERR_USAGE;
-    if (sel->unit && parse_unit(sel->unit, &p->unit) != 0) {
-        snprintf(why, whylen, "invalid --expiry-unit '%.32s': use s, ms, iso8601 or jwt", sel->unit);
+    if ((sel->access && set_pointer(&p->access, "--access-field", sel->access, false, err) != 0) ||
+        (sel->refresh && set_pointer(&p->refresh, "--refresh-field", sel->refresh, false, err) != 0) ||
+        (sel->expiry && set_pointer(&p->expiry, "--expiry-field", sel->expiry, false, err) != 0)) {
+        err->status = CR_ERR_USAGE;
         return CR_ERR_USAGE;
     }
+    if (sel->unit && parse_unit(sel->unit, &p->unit) != 0)
+        return cr_fail(err, CR_ERR_USAGE, "invalid --expiry-unit '%s': use s, ms, iso8601 or jwt", sel->unit);
     if (sel->expiry && !sel->unit && p->unit == EXPIRY_UNIT_JWT)
         p->unit = EXPIRY_UNIT_S;
     if (sel->request) {
         const char *param;
-        if (parse_request(sel->request, &p->body, &param) != 0) {
-            snprintf(why, whylen, "invalid --request '%.32s': use json, form or json:NAME", sel->request);
-            return CR_ERR_USAGE;
-        }
+        if (parse_request(sel->request, &p->body, &param) != 0)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --request '%s': use json, form or json:NAME", sel->request);
         set_str(&p->refresh_param, param);
     }
     if (!p->expiry)
@@ -991,16 +992,19 @@ enum cr_status profile_setup(struct options *o, const struct profile_select *sel
         if (!p->answer_expires_at && p->expiry && p->unit == EXPIRY_UNIT_RFC3339)
             p->answer_expires_at = last_token(p->expiry);
     }
-    if (!p->access || !p->refresh) {
-        snprintf(why, whylen, "profile %s does not say where the tokens are: give --access-field and --refresh-field "
-                 "(JSON pointers such as /accessToken)", p->name);
-        return CR_ERR_USAGE;
-    }
-    if (!p->token_url && !sel->token_url_given) {
-        snprintf(why, whylen, "profile %s has no token endpoint: give --token-url URL", p->name);
-        return CR_ERR_USAGE;
-    }
+    if (!p->access || !p->refresh)
+        return cr_fail(err, CR_ERR_USAGE,
+                       "profile %s does not say where the tokens are: give --access-field and --refresh-field "
+                       "(JSON pointers such as /accessToken)",
+                       p->name);
+    if (!p->token_url && !sel->token_url_given)
+        return cr_fail(err, CR_ERR_USAGE, "profile %s has no token endpoint: give --token-url URL", p->name);
+    return CR_OK;
+}
 
+/* Fill p->fields and p->shape, the views the codecs and oauth.c read. */
+static void fill_views(struct profile *p, bool token_url_given)
+{
     struct creds_fields *f = &p->fields;
     f->access = pointer_for(p, p->access);
     f->refresh = pointer_for(p, p->refresh);
@@ -1008,7 +1012,7 @@ enum cr_status profile_setup(struct options *o, const struct profile_select *sel
     f->unit = p->unit;
     f->scopes = pointer_for(p, p->scopes);
     f->last_refresh = pointer_for(p, p->last_refresh);
-    f->base_url = sel->token_url_given ? NULL : pointer_for(p, p->base_url);
+    f->base_url = token_url_given ? NULL : pointer_for(p, p->base_url);
     struct oauth_shape *sh = &p->shape;
     sh->refresh_param = p->refresh_param;
     sh->access = p->answer_access;
@@ -1020,28 +1024,40 @@ enum cr_status profile_setup(struct options *o, const struct profile_select *sel
         f->extra[i] = pointer_for(p, p->store[i].pointer);
         sh->extra[i] = p->store[i].member;
     }
-
-    o->format = p->codec == PROFILE_CODEC_TRANSIT ? &creds_format_transit : &creds_format_json;
-    o->fields = f;
-    o->body = p->body;
-    if (!sel->token_url_given)
-        o->token_url = p->token_url;
-    if (!sel->client_id_given)
-        o->client_id = p->client_id;
-    if (!sel->env_given)
-        o->env_name = p->env;
-    return CR_OK;
 }
 
-char *profile_file(const struct options *o)
+enum cr_status profile_setup(const struct profile_select *sel, struct profile **out, struct cr_err *err)
 {
-    const struct profile *p = o->profile;
-    if (!p || p->n_files == 0)
+    char *text = NULL, *conf = NULL;
+    enum cr_status st = CR_OK;
+    *out = NULL;
+    if (sel->name) {
+        conf = profile_conf_path();
+        st = read_conf(conf, &text, err);
+    }
+    struct profile *p = NULL;
+    if (st == CR_OK)
+        st = profile_resolve(text, conf, sel->name, sel->provider, &p, err);
+    free(text);
+    free(conf);
+    if (st != CR_OK)
+        return st;
+    *out = p;
+    st = apply_select(p, sel, err);
+    if (st == CR_OK)
+        fill_views(p, sel->token_url_given);
+    return st;
+}
+
+char *profile_file(const struct profile *p)
+{
+    if (p->n_files == 0)
         return NULL;
     char *first = NULL;
     for (size_t i = 0; i < p->n_files; i++) {
-        char *path, why[256];
-        if (profile_expand_path(p->files[i], &path, why, sizeof why) != 0)
+        char *path;
+        struct cr_err err;
+        if (profile_expand_path(p->files[i], &path, &err) != 0)
             continue; /* checked when parsed */
         if (p->n_files == 1)
             return path;
@@ -1058,15 +1074,14 @@ char *profile_file(const struct options *o)
     return first;
 }
 
-void profile_expand_locks(struct options *o, const char *given)
+size_t profile_expand_locks(struct profile *p, const char *given, bool write, struct applock_spec *specs, size_t max)
 {
-    struct profile *p = o->profile;
-    o->n_refresh_locks = o->n_write_locks = 0;
-    if (!p)
-        return;
+    size_t n = 0;
     char *dir = NULL, *realdir = NULL;
     for (size_t i = 0; i < p->n_locks; i++) {
         const struct profile_lock *l = &p->locks[i];
+        if (l->write != write || n == max)
+            continue;
         if (!dir)
             dir = path_dirname(given);
         if (!realdir && strstr(l->path, "{realdir}")) {
@@ -1080,62 +1095,11 @@ void profile_expand_locks(struct options *o, const char *given)
         free(a);
         free(b);
         free(c);
-        struct applock_spec spec = {.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
-        if (l->write && o->n_write_locks < APPLOCK_MAX)
-            o->write_locks[o->n_write_locks++] = spec;
-        else if (!l->write && o->n_refresh_locks < APPLOCK_MAX)
-            o->refresh_locks[o->n_refresh_locks++] = spec;
+        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
     }
     free(dir);
     free(realdir);
-}
-
-enum cr_status profile_token_url(const struct options *o, const struct tokens *t, char **url, bool *loopback, char *why,
-                                 size_t whylen)
-{
-    const struct profile *p = o->profile;
-    if (!o->fields->base_url || !t->base_url) {
-        *url = xstrdup(o->token_url);
-        *loopback = o->token_url_loopback;
-        return CR_OK;
-    }
-    size_t n = strlen(t->base_url);
-    while (n > 0 && t->base_url[n - 1] == '/')
-        n--;
-    const char *path = p && p->token_url_path ? p->token_url_path : "";
-    while (*path == '/')
-        path++;
-    *url = xasprintf("%.*s%s%s", (int)n, t->base_url, *path ? "/" : "", path);
-    char msg[256];
-    if (oauth_check_url(*url, loopback, msg, sizeof msg) != CR_OK) {
-        snprintf(why, whylen, "%s in %s gives a token URL credrun refuses: %s", o->fields->base_url, o->credentials, msg);
-        free(*url);
-        *url = NULL;
-        return CR_ERR_CONFIG;
-    }
-    return CR_OK;
-}
-
-const struct oauth_shape *profile_shape(const struct options *o)
-{
-    return o->profile ? &o->profile->shape : NULL;
-}
-
-const char *profile_login_hint(const struct options *o)
-{
-    return o->profile && o->profile->login_hint ? o->profile->login_hint : "log in with the application";
-}
-
-enum cr_status profile_check_supervise(const struct options *o, char *why, size_t whylen)
-{
-    if (!o->profile || !o->profile->exec_only)
-        return CR_OK;
-    snprintf(why, whylen,
-             "--supervise cannot be used with profile %s: the application keeps its tokens in memory and writes them "
-             "back without re-reading the file, so a refresh made while it runs would be overwritten with spent "
-             "tokens; drop --supervise (credrun then refreshes before the command starts)",
-             o->profile->name);
-    return CR_ERR_USAGE;
+    return n;
 }
 
 /* Free what p holds, not p itself. */

@@ -15,7 +15,6 @@
 #include <stddef.h>
 
 #include "applock.h"
-#include "cli.h"
 #include "creds.h"
 #include "oauth.h"
 #include "status.h"
@@ -62,7 +61,7 @@ struct profile {
     struct profile_lock locks[PROFILE_MAX_LOCKS];
     size_t n_locks;
 
-    /* What the options point into, filled by profile_setup. */
+    /* What the run's configuration points into, filled by profile_setup. */
     struct creds_fields fields;
     struct oauth_shape shape;
     char **owned;
@@ -74,7 +73,7 @@ struct profile_select {
     const char *name;     /* -p */
     const char *provider; /* --provider */
     const char *access, *refresh, *expiry, *unit, *request;
-    bool token_url_given, client_id_given, env_given;
+    bool token_url_given;
 };
 
 /* Where profiles.conf is: ${XDG_CONFIG_HOME:-~/.config}/credrun/profiles.conf
@@ -82,57 +81,41 @@ struct profile_select {
 char *profile_conf_path(void);
 
 /* Resolve the profile sel names (PROFILE_DEFAULT when none; profiles.conf is
- * read only when sel->name is given: one open(2)), apply the command line's
- * overrides and fill o: format, fields, body, token URL, client id and env
- * (unless given on the command line), o->profile. On failure why says what
- * to fix: CR_ERR_USAGE for bad options or an unknown profile, CR_ERR_CONFIG
- * for a malformed profiles.conf (why starts with FILE:LINE). */
-enum cr_status profile_setup(struct options *o, const struct profile_select *sel, char *why, size_t whylen)
+ * read only when sel->name is given: one open(2)) and apply the command
+ * line's overrides, filling p->fields and p->shape. *out is newly allocated
+ * (profile_free), also on some failures. On failure err says what to fix:
+ * CR_ERR_USAGE for bad options or an unknown profile, CR_ERR_PROFILES_CONF
+ * for a malformed profiles.conf (the message starts with FILE:LINE). */
+enum cr_status profile_setup(const struct profile_select *sel, struct profile **out, struct cr_err *err)
     __attribute__((__nonnull__));
 
-/* The credentials file of o's profile, its location rule expanded: the first
+/* The credentials file of p, its location rule expanded: the first
  * candidate that exists, else the first (newly allocated); NULL when the
  * profile names none (json). */
-char *profile_file(const struct options *o) __attribute__((__nonnull__));
+char *profile_file(const struct profile *p) __attribute__((__nonnull__));
 
-/* Expand the profile's lock templates into o->refresh_locks and
- * o->write_locks (paths owned by the profile) for the credentials file as
- * the application names it: given, before symbolic links are followed, since
- * the application keeps its locks beside that name (Claude Code in its config
- * directory even when .credentials.json links elsewhere). */
-void profile_expand_locks(struct options *o, const char *given) __attribute__((__nonnull__));
-
-/* The token endpoint for a refresh of the file whose tokens are t: the
- * file's base URL plus the profile's path when the profile has one and the
- * file holds it, else o->token_url. Newly allocated in *url; *loopback as
- * oauth_check_url says. CR_ERR_CONFIG when the file's URL is not allowed. */
-enum cr_status profile_token_url(const struct options *o, const struct tokens *t, char **url, bool *loopback, char *why,
-                                 size_t whylen) __attribute__((__nonnull__));
-
-/* The request and answer shape of o's profile, or NULL for plain OAuth. */
-const struct oauth_shape *profile_shape(const struct options *o) __attribute__((__nonnull__));
-
-/* What to run to log in again ("claude /login"), for messages. */
-const char *profile_login_hint(const struct options *o) __attribute__((__nonnull__));
-
-/* CR_OK when COMMAND may be supervised (kept running while credrun refreshes)
- * under o's profile; CR_ERR_USAGE with the reason in why when the profile
- * refreshes only before exec (eca). For --supervise to call. */
-enum cr_status profile_check_supervise(const struct options *o, char *why, size_t whylen) __attribute__((__nonnull__));
+/* Expand p's lock templates of one kind (write: held around the write only;
+ * else around the re-read and refresh) into specs (at most max; paths owned
+ * by p) for the credentials file as the application names it: given, before
+ * symbolic links are followed, since the application keeps its locks beside
+ * that name (Claude Code in its config directory even when .credentials.json
+ * links elsewhere). Returns how many were put in specs. */
+size_t profile_expand_locks(struct profile *p, const char *given, bool write, struct applock_spec *specs, size_t max)
+    __attribute__((__nonnull__));
 
 /* Expand a location rule: ${NAME}, ${NAME:-default} (empty counts as unset;
  * defaults nest) and a leading ~ (the home directory). Newly allocated in
- * *out; -1 with why on a malformed rule. */
-int profile_expand_path(const char *rule, char **out, char *why, size_t whylen) __attribute__((__nonnull__));
+ * *out; -1 with err on a malformed rule. */
+int profile_expand_path(const char *rule, char **out, struct cr_err *err) __attribute__((__nonnull__));
 
 /* Resolve profile name (PROFILE_DEFAULT when NULL) for provider (NULL: the
  * profile's own) from the built-in profiles and user_text, the content of
  * profiles.conf (NULL when there is none; origin names it in messages).
  * Every section of user_text is checked. *out is newly allocated
  * (profile_free). CR_ERR_USAGE for an unknown name or provider,
- * CR_ERR_CONFIG for a malformed user_text (why starts with origin:line). */
+ * CR_ERR_PROFILES_CONF for a malformed user_text (the message starts with origin:line). */
 enum cr_status profile_resolve(const char *user_text, const char *origin, const char *name, const char *provider,
-                               struct profile **out, char *why, size_t whylen) __attribute__((__nonnull__(5, 6)));
+                               struct profile **out, struct cr_err *err) __attribute__((__nonnull__(5, 6)));
 
 /* The built-in profiles, in profiles.conf's format. */
 extern const char profile_builtin_text[];

@@ -19,7 +19,6 @@
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
-#include "profile.h"
 #include "refresh.h"
 #include "retry.h"
 #include "state.h"
@@ -57,42 +56,42 @@ static void tick_applocks(void *arg)
 /* Write the new file under the application's write locks (Claude Code's
  * .storage-write.lock). The refresh token is already spent, so a busy write
  * lock delays the write by at most WRITE_LOCK_WAIT_S, never prevents it. */
-static enum cr_status commit_under_write_locks(const struct options *o, struct applock_set *apps, struct atomic_file *af,
-                                               const char *out, size_t outlen, char **rescue, char *why, size_t whylen)
+static enum cr_status commit_under_write_locks(const struct run_config *rc, struct applock_set *apps,
+                                               struct atomic_file *af, const char *out, size_t outlen, char **rescue,
+                                               struct cr_err *err)
 {
     struct applock_set wl;
     struct lock_wait w;
     lock_wait_init(&w, false, WRITE_LOCK_WAIT_S);
-    char lwhy[256];
-    if (applock_acquire(&wl, o->write_locks, o->n_write_locks, &w, apps, lwhy, sizeof lwhy) != CR_OK)
-        log_warn("%s; writing the new tokens without it", lwhy);
-    enum cr_status st = atomic_commit(af, out, outlen, rescue, why, whylen);
+    struct cr_err lerr;
+    if (applock_acquire(&wl, rc->write_locks, rc->n_write_locks, &w, apps, &lerr) != CR_OK)
+        log_warn("%s; writing the new tokens without it", lerr.msg);
+    enum cr_status st = atomic_commit(af, out, outlen, rescue, err);
     applock_release(&wl);
     return st;
 }
 
-/* Spend the refresh token and store the answer. Called with the lock held,
- * c loaded from disk under it, a reserved temp file, and the application's
- * locks apps held. ans gets what the answer means for the shared state
- * (state.h). */
-static enum cr_status spend_and_store(const struct options *o, struct creds *c, struct atomic_file *af,
-                                      struct applock_set *apps, struct fresh *f, struct state_answer *ans)
+/* Send the refresh request for c's refresh token and parse the answer into
+ * r (to be freed with oauth_response_free, whatever the status). ans gets
+ * what the answer means for the shared state (state.h). */
+static enum cr_status send_request(const struct run_config *rc, const struct creds *c, struct applock_set *apps,
+                                   struct oauth_response *r, struct state_answer *ans, struct cr_err *err)
 {
+    memset(r, 0, sizeof *r);
+    memset(ans, 0, sizeof *ans);
     char *url;
     bool loopback;
-    enum cr_status st = profile_token_url(o, &c->t, &url, &loopback, f->why, sizeof f->why);
-    if (st != CR_OK) {
-        atomic_abort(af);
+    enum cr_status st = config_token_url(rc, &c->t, &url, &loopback, err);
+    if (st != CR_OK)
         return st;
-    }
-    char *body = oauth_request_body_shaped(o->body, profile_shape(o), c->t.refresh, o->client_id, c->t.scope);
+    char *body = oauth_request_body_shaped(rc->body, rc->shape, c->t.refresh, rc->client_id, c->t.scope);
     struct http_request req = {
         .url = url,
-        .content_type = o->body == OAUTH_BODY_FORM ? "application/x-www-form-urlencoded" : "application/json",
+        .content_type = rc->body == OAUTH_BODY_FORM ? "application/x-www-form-urlencoded" : "application/json",
         .body = body,
         .body_len = strlen(body),
-        .timeout_s = o->http_timeout,
-        .cacert = o->cacert,
+        .timeout_s = rc->http_timeout,
+        .cacert = rc->cacert,
         .loopback = loopback,
         .allow_http = loopback,
         .max_response = OAUTH_MAX_RESPONSE,
@@ -101,88 +100,93 @@ static enum cr_status spend_and_store(const struct options *o, struct creds *c, 
     };
     struct http_response res;
     log_info("refreshing the access token at %s", url);
-    memset(ans, 0, sizeof *ans);
-    st = retry_http_post(&req, &res, &ans->attempts, f->why, sizeof f->why);
+    st = retry_http_post(&req, &res, &ans->attempts, err);
     secret_free(body);
     free(url);
     ans->http_status = res.status;
     ans->maybe_spent = st != CR_OK && res.sent && !res.too_large;
     snprintf(ans->retry_after, sizeof ans->retry_after, "%s", res.retry_after);
-    if (st != CR_OK) {
-        http_response_free(&res);
-        atomic_abort(af);
-        return st;
+    if (st == CR_OK) {
+        st = oauth_parse_response_shaped(res.status, res.body, res.len, rc->shape, r, err);
+        snprintf(ans->error, sizeof ans->error, "%s", r->error);
     }
-    struct oauth_response r;
-    st = oauth_parse_response_shaped(res.status, res.body, res.len, profile_shape(o), &r, f->why, sizeof f->why);
-    snprintf(ans->error, sizeof ans->error, "%s", r.error);
     http_response_free(&res);
-    int64_t now = expiry_now_ms();
-    if (st != CR_OK && !r.refresh_token) {
-        oauth_response_free(&r);
-        atomic_abort(af);
-        return st;
-    }
+    return st;
+}
+
+/* Put the answer r into c and write c to the reserved file af. */
+static enum cr_status store_answer(const struct run_config *rc, struct creds *c, struct atomic_file *af,
+                                   struct applock_set *apps, const struct oauth_response *r, int64_t now,
+                                   struct cr_err *err)
+{
     /* A 2xx with a new refresh token spent the old one: store it even when
      * the access token is unusable (it is then recorded as expired). */
-    enum cr_status answer = st;
     bool known = true;
     int64_t expires =
-        r.access_token ? oauth_response_expiry(&r, now, o->fields->unit == EXPIRY_UNIT_JWT, &known) : now;
+        r->access_token ? oauth_response_expiry(r, now, rc->fields->unit == EXPIRY_UNIT_JWT, &known) : now;
     if (!known)
         log_warn("token endpoint gave no expiry; treating the new access token as valid for 1 s");
-    creds_update(c, r.access_token, r.refresh_token, expires, r.scope);
+    creds_update(c, r->access_token, r->refresh_token, expires, r->scope);
     for (size_t i = 0; i < OAUTH_MAX_EXTRA && i < CREDS_MAX_EXTRA; i++)
-        if (r.extra[i])
-            creds_set_extra(c, i, r.extra[i]);
-    oauth_response_free(&r);
-
+        if (r->extra[i])
+            creds_set_extra(c, i, r->extra[i]);
     char *out = NULL, *rescue = NULL;
     size_t outlen = 0;
-    char why[512];
-    st = creds_store(c, &out, &outlen, why, sizeof why);
+    enum cr_status st = creds_store(c, &out, &outlen, err);
     if (st == CR_OK)
-        st = commit_under_write_locks(o, apps, af, out, outlen, &rescue, why, sizeof why);
+        st = commit_under_write_locks(rc, apps, af, out, outlen, &rescue, err);
     else
         atomic_abort(af);
     secret_free_n(out, outlen);
     free(rescue);
+    return st;
+}
+
+/* Spend the refresh token and store the answer. Called with the lock held,
+ * c loaded from disk under it, a reserved temp file, and the application's
+ * locks apps held. ans gets what the answer means for the shared state
+ * (state.h). */
+static enum cr_status spend_and_store(const struct run_config *rc, struct creds *c, struct atomic_file *af,
+                                      struct applock_set *apps, struct fresh *f, struct state_answer *ans,
+                                      struct cr_err *err)
+{
+    struct oauth_response r;
+    enum cr_status answer = send_request(rc, c, apps, &r, ans, err);
+    int64_t now = expiry_now_ms();
+    if (answer != CR_OK && !r.refresh_token) {
+        oauth_response_free(&r);
+        atomic_abort(af);
+        return answer;
+    }
+    struct cr_err serr;
+    enum cr_status st = store_answer(rc, c, af, apps, &r, now, &serr);
+    oauth_response_free(&r);
     if (st != CR_OK) {
-        snprintf(f->why, sizeof f->why, "%s", why);
+        *err = serr;
         return st;
     }
     if (answer != CR_OK)
-        return answer; /* stored what we could; f->why says what was wrong */
-    f->refreshed = true;
+        return answer; /* stored what we could; err says what was wrong */
     keep_token(f, &c->t, now);
     log_info("refreshed; the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
     return CR_OK;
 }
 
-/* Append "; more" to f->why (cut to fit). */
-static void why_append(struct fresh *f, const char *more)
+/* Append to err where a rescue file a failed write left is, if one exists. */
+static void rescue_hint(const struct run_config *rc, struct cr_err *err)
 {
-    size_t n = strlen(f->why);
-    snprintf(f->why + n, sizeof f->why - n, "; %s", more);
-}
-
-/* Append to f->why where a rescue file a failed write left is, if one exists. */
-static void rescue_hint(const struct options *o, struct fresh *f)
-{
-    char *rescue = xasprintf("%s%s", o->credentials, ATOMIC_RESCUE_TAG);
-    if (access(rescue, F_OK) == 0) {
-        char hint[600];
-        snprintf(hint, sizeof hint, "but %s holds tokens saved by a refresh whose write failed: move it over %s first",
-                 rescue, o->credentials);
-        why_append(f, hint);
-    }
+    char *rescue = xasprintf("%s%s", rc->credentials, ATOMIC_RESCUE_TAG);
+    if (access(rescue, F_OK) == 0)
+        cr_append(err, "but %s holds tokens saved by a refresh whose write failed: move it over %s first", rescue,
+                  rc->credentials);
     free(rescue);
 }
 
 /* May the refresh token in c be spent now? Not during a shared cooldown, and
  * never if it was declared dead before (--force overrides neither). Returns
- * CR_OK, or the status to end with and f->why saying until when or why. */
-static enum cr_status admit(const struct options *o, const struct state *ss, const struct creds *c, struct fresh *f)
+ * CR_OK, or the status to end with and err saying until when or why. */
+static enum cr_status admit(const struct run_config *rc, const struct state *ss, const struct creds *c,
+                            struct fresh *f, struct cr_err *err)
 {
     int64_t now = expiry_now_ms();
     char id[SHA256_HEX];
@@ -190,216 +194,250 @@ static enum cr_status admit(const struct options *o, const struct state *ss, con
     enum state_verdict v = state_check(ss, id, now);
     if (v == STATE_GO)
         return CR_OK;
-    state_describe(ss, v, now, f->why, sizeof f->why);
-    if (v == STATE_DEAD) {
-        rescue_hint(o, f);
-        return CR_ERR_REJECTED;
-    }
-    f->retry_at_ms = ss->until_ms;
-    return v == STATE_WAIT_RATE ? CR_ERR_RATE_LIMITED : CR_ERR_UNREACHABLE;
+    enum cr_status st = state_describe(ss, v, now, rc->login_hint, err);
+    if (v == STATE_DEAD)
+        rescue_hint(rc, err);
+    else
+        f->retry_at_ms = ss->until_ms;
+    return st;
 }
 
 /* Read and parse the credentials file (under the lock) into c and its
- * status into sb. With f, f gets the access token, and on failure f->why
- * says why; without f the file is only looked at. */
-static enum cr_status load_creds(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f)
+ * status into sb. With f, f gets the access token; err says why on failure. */
+static enum cr_status load_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
+                                 struct cr_err *err)
 {
-    char *buf = NULL, why[384];
+    char *buf = NULL;
     size_t len = 0;
-    enum cr_status st = file_read(o->credentials, &buf, &len, sb, why, sizeof why);
+    enum cr_status st = file_read(rc->credentials, &buf, &len, sb, err);
     if (st == CR_OK) {
-        st = creds_load(c, o->format, o->fields, buf, len, why, sizeof why);
+        st = creds_load(c, rc->format, rc->fields, buf, len, err);
         secret_free_n(buf, len);
-        if (st != CR_OK && f)
-            snprintf(f->why, sizeof f->why, "credentials file %s: %s; fix it or log in again", o->credentials, why);
-    } else if (f) {
-        snprintf(f->why, sizeof f->why, "%s", why);
+        if (st != CR_OK) {
+            cr_wrap(err, "credentials file %s", rc->credentials);
+            cr_append(err, "fix it or log in again");
+        }
     }
     if (st == CR_OK && f)
         keep_token(f, &c->t, expiry_now_ms());
     return st;
 }
 
+/* If the token named sent was rejected or may have been spent by a request
+ * that got no answer, re-read the file once and adopt the tokens another
+ * writer (one that does not take our lock) put there meanwhile. Returns true
+ * when it did: then *done says whether they are fresh enough to end with. */
+static bool adopt_peer(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
+                       const char *sent, enum cr_status st, bool *done)
+{
+    struct creds cur;
+    struct stat csb;
+    struct cr_err scratch;
+    char id[SHA256_HEX] = "";
+    if (load_creds(rc, &cur, &csb, NULL, &scratch) != CR_OK)
+        return false;
+    if (cur.t.refresh)
+        state_token_id(cur.t.refresh, id);
+    if (!id[0] || strcmp(id, sent) == 0) {
+        creds_free(&cur);
+        return false;
+    }
+    log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
+             st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", rc->credentials);
+    creds_free(c);
+    *c = cur;
+    *sb = csb;
+    int64_t now = expiry_now_ms();
+    keep_token(f, &c->t, now);
+    *done = c->t.access && !expiry_needs_refresh(c->t.expires_ms, now, rc->min_validity);
+    return true;
+}
+
 /* After the answer (or its absence) to a refresh with the token named sent:
- * if that token was rejected or may have been spent by a request that got
- * no answer, re-read the file once, and adopt the tokens another writer (one
- * that does not take our lock) put there meanwhile; then record the outcome
- * in the shared state and say in f->why what happens next. *again (when not
- * NULL) asks the caller to refresh once more with an adopted token that is
- * not fresh enough. Returns the refresh's final status. */
-static enum cr_status after_answer(const struct options *o, struct creds *c, struct stat *sb, struct fresh *f,
+ * adopt a peer's tokens when ours was rejected or maybe spent (adopt_peer),
+ * then record the outcome in the shared state and say in err what happens
+ * next. *again (when not NULL) asks the caller to refresh once more with an
+ * adopted token that is not fresh enough. Returns the refresh's final
+ * status. */
+static enum cr_status after_answer(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
                                    struct state *ss, struct state_answer *ans, const char *sent, enum cr_status st,
-                                   bool *again)
+                                   bool *again, struct cr_err *err)
 {
     int64_t now = expiry_now_ms();
     if ((st == CR_ERR_REJECTED || ans->maybe_spent) && again) {
-        struct creds cur;
-        struct stat csb;
-        char id[SHA256_HEX] = "";
-        if (load_creds(o, &cur, &csb, NULL) == CR_OK) {
-            if (cur.t.refresh)
-                state_token_id(cur.t.refresh, id);
-            if (id[0] && strcmp(id, sent) != 0) {
-                log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
-                         st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", o->credentials);
-                creds_free(c);
-                *c = cur;
-                *sb = csb;
-                keep_token(f, &c->t, now);
-                if (c->t.access && !expiry_needs_refresh(c->t.expires_ms, now, o->min_validity)) {
-                    ans->st = CR_OK;
-                    state_record(ss, ans, sent, now, 0);
-                    f->why[0] = '\0';
-                    return CR_OK;
-                }
+        bool done;
+        if (adopt_peer(rc, c, sb, f, sent, st, &done)) {
+            if (done) {
+                ans->st = CR_OK;
+                state_record(ss, ans, sent, now, 0);
+                cr_clear(err);
+            } else {
                 *again = true;
-                return CR_OK;
             }
-            creds_free(&cur);
+            return CR_OK;
         }
         if (ans->maybe_spent)
-            why_append(f, "credrun did not send it again, and the credentials file still holds the token that was sent");
+            cr_append(err, "credrun did not send it again, and the credentials file still holds the token that was sent");
     }
     ans->st = st;
     uint32_t rnd = 0;
     if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         rnd = (uint32_t)now;
-    char more[200];
     if (state_record(ss, ans, sent, now, rnd)) {
-        if (ans->attempts > 1) {
-            snprintf(more, sizeof more, "%d attempts made", ans->attempts);
-            why_append(f, more);
-        }
+        if (ans->attempts > 1)
+            cr_append(err, "%d attempts made", ans->attempts);
+        char more[200];
         state_describe_cooldown(ss, now, more, sizeof more);
-        why_append(f, more);
+        cr_append(err, "%s", more);
         f->retry_at_ms = ss->until_ms;
     } else if (st == CR_ERR_REJECTED) {
-        why_append(f, "this refresh token is quarantined and will not be sent again");
-        rescue_hint(o, f);
+        cr_append(err, "this refresh token is quarantined and will not be sent again");
+        rescue_hint(rc, err);
     }
     return st;
 }
 
 /* True when c's access token needs no refresh (and --force was not given). */
-static bool still_fresh(const struct options *o, const struct creds *c)
+static bool still_fresh(const struct run_config *rc, const struct creds *c)
 {
     int64_t now = expiry_now_ms();
-    if (!c->t.access || o->force || expiry_needs_refresh(c->t.expires_ms, now, o->min_validity))
+    if (!c->t.access || rc->force || expiry_needs_refresh(c->t.expires_ms, now, rc->min_validity))
         return false;
     log_info("access token valid for %lld s more; no refresh needed", (long long)expiry_seconds_left(c->t.expires_ms, now));
     return true;
 }
 
-static enum cr_status ensure_locked(const struct options *o, const struct lock_wait *w, struct fresh *f);
+static enum cr_status ensure_locked(const struct run_config *rc, const struct lock_wait *w, struct fresh *f,
+                                    struct cr_err *err);
 
-/* Start a run: f empty, the clock for every lock wait started. */
-static void fresh_init(const struct options *o, struct fresh *f, struct lock_wait *w)
+/* Start a run: f empty, err clear, the clock for every lock wait started. */
+static void fresh_init(const struct run_config *rc, struct fresh *f, struct lock_wait *w, struct cr_err *err)
 {
     memset(f, 0, sizeof *f);
     f->lock_fd = -1;
     f->expires_ms = EXPIRY_UNKNOWN;
-    lock_wait_init(w, o->nonblock, o->wait_timeout);
+    cr_clear(err);
+    lock_wait_init(w, rc->nonblock, rc->wait_timeout);
 }
 
-enum cr_status refresh_ensure(const struct options *o, struct fresh *f)
+enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, struct cr_err *err)
 {
     struct lock_wait w;
-    fresh_init(o, f, &w);
-    enum cr_status st = lock_open(o->lock_file, &f->lock_fd, f->why, sizeof f->why);
-    if (st != CR_OK && access(o->credentials, F_OK) != 0) {
+    fresh_init(rc, f, &w, err);
+    enum cr_status st = lock_open(rc->lock_file, &f->lock_fd, err);
+    if (st != CR_OK && access(rc->credentials, F_OK) != 0)
         /* No login at all (its directory is missing too): say that. */
-        snprintf(f->why, sizeof f->why, "credentials file %s does not exist: log in first (%s), or pass --credentials",
-                 o->credentials, profile_login_hint(o));
-        return CR_ERR_CREDS_MISSING;
-    }
+        return cr_fail(err, CR_ERR_CREDS_MISSING,
+                       "credentials file %s does not exist: log in first (%s), or pass --credentials", rc->credentials,
+                       rc->login_hint);
     if (st != CR_OK)
         return st;
     st = lock_take(f->lock_fd, &w);
     if (st != CR_OK) {
         if (st == CR_ERR_LOCK_BUSY)
-            snprintf(f->why, sizeof f->why, "lock %s is held by another process", o->lock_file);
+            cr_fail(err, st, "lock %s is held by another process", rc->lock_file);
         else
-            snprintf(f->why, sizeof f->why, "cannot lock %s: %m", o->lock_file);
+            cr_fail(err, st, "cannot lock %s: %m", rc->lock_file);
         close(f->lock_fd);
         f->lock_fd = -1;
         return st;
     }
-    return ensure_locked(o, &w, f);
+    return ensure_locked(rc, &w, f, err);
 }
 
-enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f)
+enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *f, struct cr_err *err)
 {
     struct lock_wait w;
-    fresh_init(o, f, &w);
-    return ensure_locked(o, &w, f);
+    fresh_init(rc, f, &w, err);
+    return ensure_locked(rc, &w, f, err);
+}
+
+/* The application may be refreshing right now: take its own locks into
+ * apps, and re-read c, since it may have refreshed while we waited. Returns
+ * CR_OK with *fresh_now telling whether c no longer needs a refresh (then c
+ * is freed and apps released); on failure c is freed and apps released. */
+static enum cr_status take_applocks(const struct run_config *rc, const struct lock_wait *w, struct creds *c,
+                                    struct stat *sb, struct fresh *f, struct applock_set *apps, bool *fresh_now,
+                                    struct cr_err *err)
+{
+    *fresh_now = false;
+    if (!rc->n_refresh_locks)
+        return CR_OK;
+    creds_free(c);
+    enum cr_status st = applock_acquire(apps, rc->refresh_locks, rc->n_refresh_locks, w, NULL, err);
+    if (st == CR_ERR_CANT_WRITE)
+        cr_append(err, "the refresh token was not spent");
+    if (st == CR_OK)
+        st = load_creds(rc, c, sb, f, err);
+    if (st == CR_OK && still_fresh(rc, c)) {
+        *fresh_now = true;
+        creds_free(c);
+    }
+    if (st != CR_OK || *fresh_now)
+        applock_release(apps);
+    return st;
+}
+
+/* Spend and store, at most twice (once more with a peer's adopted token),
+ * the shared state ss at spath consulted first and updated after. */
+static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
+                                     struct applock_set *apps, struct cr_err *err)
+{
+    char *spath = state_path(rc->credentials);
+    struct state ss;
+    state_load(&ss, spath);
+    enum cr_status st = admit(rc, &ss, c, f, err);
+    bool again = st == CR_OK;
+    for (int round = 0; again; round++) {
+        again = false;
+        char sent[SHA256_HEX];
+        state_token_id(c->t.refresh, sent);
+        atomic_remove_stale(rc->credentials);
+        struct atomic_file af;
+        st = atomic_prepare(&af, rc->credentials, sb, (size_t)sb->st_size + RESERVE_MARGIN, err);
+        if (st == CR_OK) {
+            sigset_t old;
+            hold_signals(&old);
+            struct state_answer ans;
+            st = spend_and_store(rc, c, &af, apps, f, &ans, err);
+            st = after_answer(rc, c, sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL, err);
+            state_save(&ss, spath, sb);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+        }
+    }
+    state_save(&ss, spath, sb);
+    free(spath);
+    return st;
 }
 
 /* The part of refresh_ensure() that runs with the credential lock held:
  * re-read, take the applications' locks, decide, refresh, store; w bounds
  * the waits. Returns what refresh_ensure() returns. */
-static enum cr_status ensure_locked(const struct options *o, const struct lock_wait *w, struct fresh *f)
+static enum cr_status ensure_locked(const struct run_config *rc, const struct lock_wait *w, struct fresh *f,
+                                    struct cr_err *err)
 {
-    enum cr_status st;
     struct stat sb;
     struct creds c;
-    st = load_creds(o, &c, &sb, f);
+    enum cr_status st = load_creds(rc, &c, &sb, f, err);
     if (st != CR_OK)
         return st;
-    if (still_fresh(o, &c)) {
+    if (still_fresh(rc, &c)) {
         creds_free(&c);
         return CR_OK;
     }
-    /* The application may be refreshing right now: take its own locks, and
-     * re-read, since it may have refreshed while we waited. */
     struct applock_set apps = {0};
-    if (o->n_refresh_locks) {
-        creds_free(&c);
-        st = applock_acquire(&apps, o->refresh_locks, o->n_refresh_locks, w, NULL, f->why, sizeof f->why);
-        if (st == CR_ERR_CANT_WRITE)
-            why_append(f, "the refresh token was not spent");
-        if (st == CR_OK)
-            st = load_creds(o, &c, &sb, f);
-        if (st != CR_OK || still_fresh(o, &c)) {
-            if (st == CR_OK)
-                creds_free(&c);
-            applock_release(&apps);
-            return st;
-        }
-    }
+    bool fresh_now;
+    st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
+    if (st != CR_OK || fresh_now)
+        return st;
     if (!c.t.refresh) {
-        snprintf(f->why, sizeof f->why, "%s holds no refresh token: log in again (%s)", o->credentials,
-                 profile_login_hint(o));
-        creds_free(&c);
-        applock_release(&apps);
-        return CR_ERR_REJECTED;
+        st = cr_fail(err, CR_ERR_REJECTED, "%s holds no refresh token: log in again (%s)", rc->credentials,
+                     rc->login_hint);
+    } else {
+        /* The shared cooldown and quarantine: read only now that a refresh
+         * is needed, never on the fast path. */
+        st = refresh_rounds(rc, &c, &sb, f, &apps, err);
     }
-
-    /* The shared cooldown and quarantine: read only now that a refresh is
-     * needed, never on the fast path. */
-    char *spath = state_path(o->credentials);
-    struct state ss;
-    state_load(&ss, spath);
-    st = admit(o, &ss, &c, f);
-    bool again = st == CR_OK;
-    for (int round = 0; again; round++) {
-        again = false;
-        char sent[SHA256_HEX];
-        state_token_id(c.t.refresh, sent);
-        atomic_remove_stale(o->credentials);
-        struct atomic_file af;
-        st = atomic_prepare(&af, o->credentials, &sb, (size_t)sb.st_size + RESERVE_MARGIN, f->why, sizeof f->why);
-        if (st == CR_OK) {
-            sigset_t old;
-            hold_signals(&old);
-            struct state_answer ans;
-            st = spend_and_store(o, &c, &af, &apps, f, &ans);
-            st = after_answer(o, &c, &sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL);
-            state_save(&ss, spath, &sb);
-            sigprocmask(SIG_SETMASK, &old, NULL);
-        }
-    }
-    state_save(&ss, spath, &sb);
-    free(spath);
     applock_release(&apps);
     creds_free(&c);
     return st;

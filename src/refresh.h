@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli.h"
+#include "runconfig.h"
 #include "status.h"
 
 struct fresh {
@@ -15,22 +15,22 @@ struct fresh {
     char *access;       /* the access token to hand on (wipe), or NULL */
     int64_t expires_ms; /* its expiry */
     bool usable;        /* access is set and not yet expired */
-    bool refreshed;     /* this run refreshed it */
     int64_t retry_at_ms; /* during a shared cooldown: when a refresh may be tried again (epoch ms), else 0 */
-    char why[768];      /* what went wrong, when the status is not CR_OK */
 };
 
 /* Take the lock and make sure the file's access token is valid for more
- * than o->min_validity seconds (or refresh it with --force). On CR_OK f
- * holds a usable token. On failure f->why says what happened and f->usable
+ * than rc->min_validity seconds (or refresh it with rc->force). On CR_OK f
+ * holds a usable token. On failure err says what happened and f->usable
  * whether the old token can still be used; the lock stays held in both
  * cases when it was taken. */
-enum cr_status refresh_ensure(const struct options *o, struct fresh *f) __attribute__((__nonnull__));
+enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, struct cr_err *err)
+    __attribute__((__nonnull__));
 
 /* Like refresh_ensure(), for a caller that already holds the credential lock
  * on a descriptor of its own (supervise mode's command scope): opening and
  * flock()ing the lock file again would wait for itself. f->lock_fd stays -1. */
-enum cr_status refresh_ensure_locked(const struct options *o, struct fresh *f) __attribute__((__nonnull__));
+enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *f, struct cr_err *err)
+    __attribute__((__nonnull__));
 
 /* Release the lock (if held) and wipe the token. */
 void fresh_free(struct fresh *f);

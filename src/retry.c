@@ -33,15 +33,14 @@ int64_t retry_delay_ms(enum cr_status st, const struct http_response *res, int a
     return pause[attempt];
 }
 
-enum cr_status retry_http_post(const struct http_request *req, struct http_response *res, int *attempts, char *why,
-                               size_t whylen)
+enum cr_status retry_http_post(const struct http_request *req, struct http_response *res, int *attempts, struct cr_err *err)
 {
     int64_t deadline = mono_ms() + (int64_t)req->timeout_s * 1000;
     struct http_request r = *req;
     enum cr_status st;
     for (int attempt = 0;; attempt++) {
         *attempts = attempt + 1;
-        st = http_post(&r, res, why, whylen);
+        st = http_post(&r, res, err);
         int64_t delay = retry_delay_ms(st, res, attempt, deadline - mono_ms());
         if (delay < 0)
             return st;

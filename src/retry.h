@@ -23,7 +23,6 @@ int64_t retry_delay_ms(enum cr_status st, const struct http_response *res, int a
 
 /* http_post() with the retries above, all within req->timeout_s. res holds
  * the last attempt's answer; *attempts counts the requests tried. */
-enum cr_status retry_http_post(const struct http_request *req, struct http_response *res, int *attempts, char *why,
-                               size_t whylen) __attribute__((__nonnull__));
+enum cr_status retry_http_post(const struct http_request *req, struct http_response *res, int *attempts, struct cr_err *err) __attribute__((__nonnull__));
 
 #endif

@@ -67,13 +67,13 @@ static int get_time(json_t *o, const char *key, int64_t *ms)
     return json_is_string(v) && expiry_parse_rfc3339(json_string_value(v), ms) == 0 ? 0 : -1;
 }
 
-enum cr_status state_parse(struct state *s, const char *buf, size_t len, char *why, size_t whylen)
+enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct cr_err *err)
 {
     state_init(s);
-    json_error_t err;
-    json_t *root = json_loadb(buf ? buf : "", buf ? len : 0, 0, &err);
+    json_error_t jerr;
+    json_t *root = json_loadb(buf ? buf : "", buf ? len : 0, 0, &jerr);
     if (!json_is_object(root)) {
-        snprintf(why, whylen, "not a JSON object");
+        cr_fail(err, CR_ERR_CREDS_MALFORMED, "not a JSON object");
         json_decref(root);
         return CR_ERR_CREDS_MALFORMED;
     }
@@ -86,8 +86,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, char *w
         if (!json_is_object(c) || !k || (strcmp(k, "rate_limited") != 0 && strcmp(k, "failing") != 0) ||
             get_time(c, "until", &s->until_ms) != 0 || (step && !json_is_integer(step)) ||
             (step && (json_integer_value(step) < 0 || json_integer_value(step) > 64))) {
-            snprintf(why, whylen, "\"cooldown\" needs a kind, an RFC 3339 \"until\" and a small backoff_step");
-            st = CR_ERR_CREDS_MALFORMED;
+            st = cr_fail(err, CR_ERR_CREDS_MALFORMED, "\"cooldown\" needs a kind, an RFC 3339 \"until\" and a small backoff_step");
             goto out;
         }
         s->kind = strcmp(k, "rate_limited") == 0 ? STATE_COOL_RATE : STATE_COOL_FAIL;
@@ -98,8 +97,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, char *w
     if (q) {
         const char *id = json_string_value(json_object_get(q, "refresh_token_sha256"));
         if (!json_is_object(q) || !id || !is_hex_id(id) || get_time(q, "since", &s->dead_since_ms) != 0) {
-            snprintf(why, whylen, "\"quarantine\" needs a refresh_token_sha256 of 64 hex digits and a \"since\" time");
-            st = CR_ERR_CREDS_MALFORMED;
+            st = cr_fail(err, CR_ERR_CREDS_MALFORMED, "\"quarantine\" needs a refresh_token_sha256 of 64 hex digits and a \"since\" time");
             goto out;
         }
         memcpy(s->dead, id, SHA256_HEX);
@@ -179,10 +177,10 @@ void state_load(struct state *s, const char *path)
         n += (size_t)r;
     }
     close(fd);
-    char why[160];
-    if (state_parse(s, buf, n, why, sizeof why) != CR_OK) {
+    struct cr_err err;
+    if (state_parse(s, buf, n, &err) != CR_OK) {
         s->dirty = true; /* replace it at the next save */
-        log_warn("state file %s is malformed (%s); ignoring it", path, why);
+        log_warn("state file %s is malformed (%s); ignoring it", path, err.msg);
     }
     s->existed = true;
 }
@@ -201,20 +199,20 @@ void state_save(struct state *s, const char *path, const struct stat *creds)
     char *text = state_format(s);
     struct stat like = *creds;
     like.st_mode = S_IFREG | 0600;
-    char why[512];
+    struct cr_err err;
     char *rescue = NULL;
     struct atomic_file af;
     atomic_remove_stale(path);
-    enum cr_status st = atomic_prepare(&af, path, &like, STATE_MAX_SIZE / 16, why, sizeof why);
+    enum cr_status st = atomic_prepare(&af, path, &like, STATE_MAX_SIZE / 16, &err);
     if (st == CR_OK)
-        st = atomic_commit(&af, text, strlen(text), &rescue, why, sizeof why);
+        st = atomic_commit(&af, text, strlen(text), &rescue, &err);
     if (rescue) {
         unlink(rescue); /* nothing secret or precious in it */
         free(rescue);
     }
     if (st != CR_OK) {
         log_warn("cannot record the shared cooldown or quarantine in %s; other processes will not know of it", path);
-        log_info("state file: %s", why);
+        log_info("state file: %s", err.msg);
     } else {
         s->existed = true;
     }
@@ -366,28 +364,27 @@ void state_describe_cooldown(const struct state *s, int64_t now_ms, char *buf, s
     snprintf(buf, len, "shared cooldown: no refresh request before %s (in %lld s): try again then", ts, secs);
 }
 
-void state_describe(const struct state *s, enum state_verdict v, int64_t now_ms, char *buf, size_t len)
+enum cr_status state_describe(const struct state *s, enum state_verdict v, int64_t now_ms, const char *login_hint,
+                              struct cr_err *err)
 {
     char cool_msg[160], ts[40];
     switch (v) {
     case STATE_WAIT_RATE:
         state_describe_cooldown(s, now_ms, cool_msg, sizeof cool_msg);
-        snprintf(buf, len, "token endpoint is rate limiting (429); %s", cool_msg);
-        return;
+        return cr_fail(err, CR_ERR_RATE_LIMITED, "token endpoint is rate limiting (429); %s", cool_msg);
     case STATE_WAIT_FAIL:
         state_describe_cooldown(s, now_ms, cool_msg, sizeof cool_msg);
-        snprintf(buf, len, "token endpoint failed moments ago (%s); %s", s->reason[0] ? s->reason : "error", cool_msg);
-        return;
+        return cr_fail(err, CR_ERR_UNREACHABLE, "token endpoint failed moments ago (%s); %s",
+                       s->reason[0] ? s->reason : "error", cool_msg);
     case STATE_DEAD:
         expiry_format_rfc3339(s->dead_since_ms, ts, sizeof ts);
-        snprintf(buf, len,
-                 "the refresh token was rejected (%s) at %s and is quarantined, so it is not sent again: log in again "
-                 "(claude /login)",
-                 s->dead_error[0] ? s->dead_error : "invalid_grant", ts);
-        return;
+        return cr_fail(err, CR_ERR_REJECTED,
+                       "the refresh token was rejected (%s) at %s and is quarantined, so it is not sent again: log in "
+                       "again (%s)",
+                       s->dead_error[0] ? s->dead_error : "invalid_grant", ts, login_hint);
     case STATE_GO:
     default:
-        snprintf(buf, len, "no cooldown");
-        return;
+        cr_fail(err, CR_OK, "no cooldown");
+        return CR_OK;
     }
 }

@@ -72,8 +72,8 @@ void state_init(struct state *s) __attribute__((__nonnull__));
 bool state_empty(const struct state *s) __attribute__((__nonnull__));
 
 /* Parse the file's text into s (initialized first). CR_OK, or
- * CR_ERR_CREDS_MALFORMED with why saying what is wrong. */
-enum cr_status state_parse(struct state *s, const char *buf, size_t len, char *why, size_t whylen)
+ * CR_ERR_CREDS_MALFORMED with err saying what is wrong. */
+enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct cr_err *err)
     __attribute__((__nonnull__(1, 4)));
 
 /* The file's text for s, newly allocated (pretty JSON, final newline). */
@@ -124,8 +124,9 @@ bool state_record(struct state *s, const struct state_answer *a, const char *id,
  * then", into buf. */
 void state_describe_cooldown(const struct state *s, int64_t now_ms, char *buf, size_t len) __attribute__((__nonnull__));
 
-/* A whole message for a verdict other than STATE_GO, into buf. */
-void state_describe(const struct state *s, enum state_verdict v, int64_t now_ms, char *buf, size_t len)
-    __attribute__((__nonnull__));
+/* The status for a verdict other than STATE_GO (see enum state_verdict),
+ * with a whole message in err; login_hint says how to log in again. */
+enum cr_status state_describe(const struct state *s, enum state_verdict v, int64_t now_ms, const char *login_hint,
+                              struct cr_err *err) __attribute__((__nonnull__));
 
 #endif

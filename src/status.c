@@ -10,25 +10,24 @@
 
 #include "status.h"
 
-static const struct {
-    int code;
-    const char *what;
-} table[CR_STATUS_COUNT] = {
-    [CR_OK] = {0, "success"},
-    [CR_ERR_USAGE] = {EX_USAGE, "usage error"},
-    [CR_ERR_CREDS_MALFORMED] = {EX_DATAERR, "malformed credentials file"},
-    [CR_ERR_CREDS_MISSING] = {EX_NOINPUT, "credentials file missing"},
-    [CR_ERR_UNREACHABLE] = {EX_UNAVAILABLE, "token endpoint unavailable"},
-    [CR_ERR_INTERNAL] = {EX_SOFTWARE, "internal error"},
-    [CR_ERR_OS] = {EX_OSERR, "system error"},
-    [CR_ERR_CANT_WRITE] = {EX_CANTCREAT, "cannot write credentials"},
-    [CR_ERR_LOCK_BUSY] = {EX_TEMPFAIL, "lock busy"},
-    [CR_ERR_RATE_LIMITED] = {EX_TEMPFAIL, "rate limited"},
-    [CR_ERR_BAD_RESPONSE] = {EX_PROTOCOL, "malformed token response"},
-    [CR_ERR_REJECTED] = {EX_NOPERM, "refresh token rejected"},
-    [CR_ERR_CONFIG] = {EX_CONFIG, "request refused by the token endpoint"},
-    [CR_ERR_EXEC] = {126, "command not executable"},
-    [CR_ERR_NOT_FOUND] = {127, "command not found"},
+static const int table[CR_STATUS_COUNT] = {
+    [CR_OK] = 0,
+    [CR_ERR_USAGE] = EX_USAGE,
+    [CR_ERR_CREDS_MALFORMED] = EX_DATAERR,
+    [CR_ERR_CREDS_MISSING] = EX_NOINPUT,
+    [CR_ERR_UNREACHABLE] = EX_UNAVAILABLE,
+    [CR_ERR_INTERNAL] = EX_SOFTWARE,
+    [CR_ERR_OS] = EX_OSERR,
+    [CR_ERR_CANT_WRITE] = EX_CANTCREAT,
+    [CR_ERR_LOCK_BUSY] = EX_TEMPFAIL,
+    [CR_ERR_RATE_LIMITED] = EX_TEMPFAIL,
+    [CR_ERR_BAD_RESPONSE] = EX_PROTOCOL,
+    [CR_ERR_REJECTED] = EX_NOPERM,
+    [CR_ERR_REQUEST_REFUSED] = EX_CONFIG,
+    [CR_ERR_PROFILES_CONF] = EX_CONFIG,
+    [CR_ERR_BASE_URL] = EX_CONFIG,
+    [CR_ERR_EXEC] = 126,
+    [CR_ERR_NOT_FOUND] = 127,
 };
 
 int status_exit_code(enum cr_status st, int conflict_exit)
@@ -37,14 +36,7 @@ int status_exit_code(enum cr_status st, int conflict_exit)
         return EX_SOFTWARE;
     if (st == CR_ERR_LOCK_BUSY && conflict_exit >= 0)
         return conflict_exit;
-    return table[st].code;
-}
-
-const char *status_describe(enum cr_status st)
-{
-    if ((unsigned)st >= CR_STATUS_COUNT)
-        return "unknown error";
-    return table[st].what;
+    return table[st];
 }
 
 /* Cut msg (of size n, NUL-terminated, possibly truncated by vsnprintf) so
@@ -85,6 +77,23 @@ enum cr_status cr_wrap(struct cr_err *e, const char *fmt, ...)
     memcpy(old, e->msg, sizeof old);
     int m = snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old);
     mark_cut(e->msg, sizeof e->msg, m);
+    return e->status;
+}
+
+enum cr_status cr_append(struct cr_err *e, const char *fmt, ...)
+{
+    size_t n = strlen(e->msg);
+    if (n + 3 >= sizeof e->msg)
+        return e->status;
+    int m = snprintf(e->msg + n, sizeof e->msg - n, "%s", n ? "; " : "");
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(e->msg + n + (size_t)m, sizeof e->msg - n - (size_t)m, fmt, ap);
+    va_end(ap);
+    if (k < 0)
+        e->msg[n] = '\0';
+    else
+        mark_cut(e->msg, sizeof e->msg, (int)n + m + k);
     return e->status;
 }
 

@@ -17,7 +17,9 @@ enum cr_status {
     CR_ERR_RATE_LIMITED,    /* 75: endpoint asked us to wait */
     CR_ERR_BAD_RESPONSE,    /* 76: token response unusable */
     CR_ERR_REJECTED,        /* 77: refresh token rejected or absent: log in again */
-    CR_ERR_CONFIG,          /* 78: endpoint refused our request (invalid_client, ...) */
+    CR_ERR_REQUEST_REFUSED, /* 78: the endpoint refused our request (invalid_client, other 4xx) */
+    CR_ERR_PROFILES_CONF,   /* 78: profiles.conf cannot be read or is malformed */
+    CR_ERR_BASE_URL,        /* 78: the file's own base URL gives a token URL credrun refuses */
     CR_ERR_EXEC,            /* 126: COMMAND found but not executable */
     CR_ERR_NOT_FOUND,       /* 127: COMMAND not found */
     CR_STATUS_COUNT
@@ -41,13 +43,14 @@ enum cr_status cr_fail(struct cr_err *e, enum cr_status st, const char *fmt, ...
  * returns that status. */
 enum cr_status cr_wrap(struct cr_err *e, const char *fmt, ...) __attribute__((__nonnull__(1, 2), __format__(printf, 2, 3)));
 
+/* Append "; MORE" (printf-formed) to e's message, keeping its status;
+ * returns that status. */
+enum cr_status cr_append(struct cr_err *e, const char *fmt, ...) __attribute__((__nonnull__(1, 2), __format__(printf, 2, 3)));
+
 /* Reset e to CR_OK with an empty message. */
 void cr_clear(struct cr_err *e) __attribute__((__nonnull__));
 
 /* The exit status for a status; conflict_exit replaces 75 for CR_ERR_LOCK_BUSY only. */
 int status_exit_code(enum cr_status st, int conflict_exit);
-
-/* A short lower-case phrase for a status ("lock busy"), never NULL. */
-const char *status_describe(enum cr_status st);
 
 #endif

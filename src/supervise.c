@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "expiry.h"
 #include "log.h"
 #include "refresh.h"
@@ -68,7 +69,7 @@ int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms,
 
 /* The parent's state. */
 struct sup {
-    const struct options *o;
+    const struct run_config *rc;
     pid_t self;
     pid_t child;   /* -1 in sidecar mode and once reaped */
     int status;    /* the child's wait status, once reaped */
@@ -121,7 +122,7 @@ static int arm(struct sup *s, int64_t at)
 /* What COMMAND is called in messages. */
 static const char *what(const struct sup *s)
 {
-    return s->o->command ? s->o->command[0] : "the sidecar";
+    return s->rc->command ? s->rc->command[0] : "the sidecar";
 }
 
 /* Check the token and refresh it if needed, under the lock, then set the
@@ -130,16 +131,16 @@ static const char *what(const struct sup *s)
  * (a sidecar then has nothing left to do: *fatal is set). */
 static void check(struct sup *s, enum cr_status *fatal)
 {
-    struct options po = *s->o;
+    struct run_config po = *s->rc;
     po.force = false;
     po.nonblock = true; /* never block here: signals and COMMAND's exit must be seen */
     struct fresh f;
-    enum cr_status st = s->lock_fd >= 0 ? refresh_ensure_locked(&po, &f) : refresh_ensure(&po, &f);
+    struct cr_err err;
+    enum cr_status st = s->lock_fd >= 0 ? refresh_ensure_locked(&po, &f, &err) : refresh_ensure(&po, &f, &err);
     if (f.expires_ms != EXPIRY_UNKNOWN)
         s->expires_ms = f.expires_ms;
     int64_t retry_at = f.retry_at_ms;
-    char why[sizeof f.why];
-    memcpy(why, f.why, sizeof why);
+    const char *why = err.msg;
     fresh_free(&f);
     int64_t now = expiry_now_ms();
 
@@ -148,7 +149,7 @@ static void check(struct sup *s, enum cr_status *fatal)
             log_warn("the access token is fresh again after %u failed attempt%s", s->failures, s->failures == 1 ? "" : "s");
         s->failures = 0;
         s->warned_expired = false;
-        int64_t next = supervise_next_check_ms(now, s->expires_ms, s->o->min_validity);
+        int64_t next = supervise_next_check_ms(now, s->expires_ms, s->rc->min_validity);
         log_info("next check in %lld s", (long long)((next - now + 999) / 1000));
         arm(s, next);
         return;
@@ -156,12 +157,12 @@ static void check(struct sup *s, enum cr_status *fatal)
     s->failures++;
     int64_t wait = supervise_retry_ms(st, s->failures, now, s->expires_ms, retry_at, jitter(s));
     if (wait == SUPERVISE_STOP) {
-        if (s->o->command)
+        if (s->rc->command)
             log_error("%s; credrun stops refreshing, %s keeps running", why, what(s));
         else
             log_error("%s", why);
         arm(s, 0);
-        if (!s->o->command)
+        if (!s->rc->command)
             *fatal = st;
         return;
     }
@@ -171,7 +172,7 @@ static void check(struct sup *s, enum cr_status *fatal)
     else
         log_warn("%s; trying again in %lld s", why, secs);
     s->last_failure = st;
-    if (s->o->command && !s->warned_expired && !expiry_usable(s->expires_ms, now)) {
+    if (s->rc->command && !s->warned_expired && !expiry_usable(s->expires_ms, now)) {
         log_warn("the access token has expired; %s may fail until a refresh succeeds", what(s));
         s->warned_expired = true;
     }
@@ -261,7 +262,7 @@ static void on_signals(struct sup *s)
             chld = true;
         } else if (sig == SIGPIPE) {
             /* a closed stderr must not kill the supervisor */
-        } else if (!s->o->command) {
+        } else if (!s->rc->command) {
             if (sig == SIGTERM || sig == SIGINT)
                 s->stop = true;
             else if (sig == SIGHUP)
@@ -297,27 +298,17 @@ static void on_timer(struct sup *s, enum cr_status *fatal)
 /* The child: never returns into the parent's code. */
 __attribute__((__noreturn__)) static void child_exec(const struct sup *s, const char *access)
 {
-    const struct options *o = s->o;
-    if (!o->no_kill_on_exit) {
+    const struct run_config *rc = s->rc;
+    if (!rc->no_kill_on_exit) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != s->self) /* credrun died before prctl took effect */
             _exit(128 + SIGTERM);
     }
     sigprocmask(SIG_SETMASK, &s->old, NULL);
-    if (o->env_name && access && setenv(o->env_name, access, 1) != 0) {
-        log_error("cannot set %s: %s", o->env_name, strerror(errno));
-        _exit(status_exit_code(CR_ERR_OS, -1));
-    }
-    execvp(o->command[0], o->command);
-    int err = errno;
-    log_error("cannot run '%s': %s", o->command[0], strerror(err));
-    _exit(status_exit_code(err == ENOENT || err == ENOTDIR ? CR_ERR_NOT_FOUND : CR_ERR_EXEC, -1));
-}
-
-/* Failures a sidecar waits out rather than giving up at start. */
-static bool transient(enum cr_status st)
-{
-    return st == CR_ERR_UNREACHABLE || st == CR_ERR_RATE_LIMITED || st == CR_ERR_BAD_RESPONSE;
+    struct cr_err err;
+    enum cr_status st = command_exec(rc, access, &err);
+    log_error("%s", err.msg);
+    _exit(status_exit_code(st, -1));
 }
 
 /* Block the signals the parent reads and open the signalfd and timerfd. */
@@ -325,7 +316,7 @@ static enum cr_status setup_fds(struct sup *s)
 {
     sigemptyset(&s->mask);
     sigaddset(&s->mask, SIGPIPE);
-    if (s->o->command) {
+    if (s->rc->command) {
         sigaddset(&s->mask, SIGCHLD);
         for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
             sigaddset(&s->mask, forwarded[i]);
@@ -344,78 +335,49 @@ static enum cr_status setup_fds(struct sup *s)
     return CR_OK;
 }
 
-int supervise_run(const struct options *o)
+/* The first check follows the rules of a plain run: -n/-w, --force, and
+ * COMMAND starts on an old token only while it is still valid. Returns
+ * CR_OK or the failure to go on with (s->failures set), with *access the
+ * token to hand COMMAND (wipe it); *code set when credrun must exit now. */
+static enum cr_status first_check(struct sup *s, char **access, int64_t *retry_at, int *code)
 {
-    struct sup s = {.o = o, .self = getpid(), .child = -1, .lock_fd = -1, .sfd = -1, .tfd = -1};
-    s.seed = (unsigned)s.self ^ (unsigned)time(NULL);
-    s.expires_ms = EXPIRY_UNKNOWN;
-
-    /* The first check follows the rules of a plain run: -n/-w, --force, and
-     * COMMAND starts on an old token only while it is still valid. */
+    const struct run_config *rc = s->rc;
     struct fresh f;
-    enum cr_status st = refresh_ensure(o, &f), fatal = CR_OK;
-    s.expires_ms = f.expires_ms;
-    bool busy = st == CR_ERR_LOCK_BUSY && f.lock_fd < 0; /* credrun's own lock, not an application's */
+    struct cr_err err;
+    enum cr_status st = refresh_ensure(rc, &f, &err);
+    s->expires_ms = f.expires_ms;
+    *code = -1;
     if (st != CR_OK) {
-        if (busy) {
-            log_warn("%s", f.why);
-        } else if (o->command ? !f.usable : !transient(st)) {
-            log_error("%s", f.why);
-        } else if (st == CR_ERR_REJECTED) {
-            log_error("%s; credrun stops refreshing, %s keeps running", f.why, o->command[0]);
-        } else {
-            log_warn("%s; starting with the current access token (valid %lld s more) and trying again", f.why,
-                     (long long)expiry_seconds_left(f.expires_ms, expiry_now_ms()));
-            s.failures = 1;
-            s.last_failure = st;
-        }
-        if (busy || (o->command ? !f.usable : !transient(st))) {
+        if (!command_may_proceed(rc, &f, &err)) {
+            command_report(&f, &err);
             fresh_free(&f);
-            return status_exit_code(st, o->conflict_exit);
+            *code = status_exit_code(st, rc->conflict_exit);
+            return st;
+        }
+        if (st != CR_ERR_REJECTED) {
+            s->failures = 1;
+            s->last_failure = st;
         }
     }
-    if (o->scope == SCOPE_COMMAND && o->command) {
-        s.lock_fd = f.lock_fd; /* held until COMMAND exits; close-on-exec */
+    if (rc->scope == RUN_SCOPE_COMMAND && rc->command) {
+        s->lock_fd = f.lock_fd; /* held until COMMAND exits; close-on-exec */
         f.lock_fd = -1;
     }
-    char *access = f.access;
+    *access = f.access;
     f.access = NULL;
-    int64_t retry_at = f.retry_at_ms;
+    *retry_at = f.retry_at_ms;
     fresh_free(&f);
-    if (o->command && o->unexported_env && getenv(o->unexported_env))
-        log_warn("%s is set in the environment and passed on to %s, which may prefer it to the file credrun keeps "
-                 "fresh; unset it, or pass --env %s to export a snapshot",
-                 o->unexported_env, o->command[0], o->unexported_env);
+    return st;
+}
 
-    int code;
-    if (setup_fds(&s) != CR_OK) {
-        code = status_exit_code(CR_ERR_OS, -1);
-        goto out;
-    }
-    int64_t now = expiry_now_ms();
-    if (st == CR_ERR_REJECTED)
-        arm(&s, 0);
-    else if (st != CR_OK)
-        arm(&s, now + supervise_retry_ms(st, s.failures, now, s.expires_ms, retry_at, jitter(&s)));
-    else
-        arm(&s, supervise_next_check_ms(now, s.expires_ms, o->min_validity));
-
-    if (o->command) {
-        s.child = fork();
-        if (s.child < 0) {
-            log_error("cannot fork: %s", strerror(errno));
-            code = status_exit_code(CR_ERR_OS, -1);
-            goto out;
-        }
-        if (s.child == 0)
-            child_exec(&s, access);
-        log_info("supervising %s (pid %ld)", o->command[0], (long)s.child);
-    }
-    secret_free(access);
-    access = NULL;
-
-    struct pollfd pfd[2] = {{.fd = s.sfd, .events = POLLIN}, {.fd = s.tfd, .events = POLLIN}};
-    while (o->command ? s.child > 0 : !s.stop && fatal == CR_OK) {
+/* Wait for signals and the timer until COMMAND has exited (or the sidecar
+ * is told to stop); returns the sidecar's fatal status, if any. */
+static enum cr_status loop(struct sup *s)
+{
+    const struct run_config *rc = s->rc;
+    enum cr_status fatal = CR_OK;
+    struct pollfd pfd[2] = {{.fd = s->sfd, .events = POLLIN}, {.fd = s->tfd, .events = POLLIN}};
+    while (rc->command ? s->child > 0 : !s->stop && fatal == CR_OK) {
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -423,20 +385,76 @@ int supervise_run(const struct options *o)
             break;
         }
         if (pfd[0].revents & POLLIN)
-            on_signals(&s);
-        if (s.check_now) {
-            s.check_now = false;
-            check(&s, &fatal);
-        } else if ((pfd[1].revents & POLLIN) && (!o->command || s.child > 0)) {
-            on_timer(&s, &fatal);
+            on_signals(s);
+        if (s->check_now) {
+            s->check_now = false;
+            check(s, &fatal);
+        } else if ((pfd[1].revents & POLLIN) && (!rc->command || s->child > 0)) {
+            on_timer(s, &fatal);
         }
     }
-    if (o->command)
-        code = s.child > 0 ? status_exit_code(CR_ERR_OS, -1) : exit_code_of(s.status);
+    return fatal;
+}
+
+/* Arm the timer for the next check after the first one ended with st. */
+static void arm_first(struct sup *s, enum cr_status st, int64_t retry_at)
+{
+    int64_t now = expiry_now_ms();
+    if (st == CR_ERR_REJECTED)
+        arm(s, 0);
+    else if (st != CR_OK)
+        arm(s, now + supervise_retry_ms(st, s->failures, now, s->expires_ms, retry_at, jitter(s)));
     else
-        code = status_exit_code(fatal, -1);
-out:
+        arm(s, supervise_next_check_ms(now, s->expires_ms, s->rc->min_validity));
+}
+
+/* Set up, start COMMAND (handing it access, then wiping it) and supervise it
+ * until it exits. Returns credrun's exit status. */
+static int run_supervised(struct sup *s, enum cr_status st, char *access, int64_t retry_at)
+{
+    const struct run_config *rc = s->rc;
+    if (setup_fds(s) != CR_OK) {
+        secret_free(access);
+        return status_exit_code(CR_ERR_OS, -1);
+    }
+    arm_first(s, st, retry_at);
+    if (rc->command) {
+        s->child = fork();
+        if (s->child < 0) {
+            log_error("cannot fork: %s", strerror(errno));
+            secret_free(access);
+            return status_exit_code(CR_ERR_OS, -1);
+        }
+        if (s->child == 0)
+            child_exec(s, access);
+        log_info("supervising %s (pid %ld)", rc->command[0], (long)s->child);
+    }
     secret_free(access);
+    enum cr_status fatal = loop(s);
+    if (rc->command)
+        return s->child > 0 ? status_exit_code(CR_ERR_OS, -1) : exit_code_of(s->status);
+    return status_exit_code(fatal, -1);
+}
+
+int supervise_run(const struct run_config *rc)
+{
+    struct sup s = {.rc = rc, .self = getpid(), .child = -1, .lock_fd = -1, .sfd = -1, .tfd = -1};
+    s.seed = (unsigned)s.self ^ (unsigned)time(NULL);
+    s.expires_ms = EXPIRY_UNKNOWN;
+    sigemptyset(&s.old);
+    sigprocmask(SIG_SETMASK, NULL, &s.old);
+
+    char *access = NULL;
+    int64_t retry_at = 0;
+    int code;
+    enum cr_status st = first_check(&s, &access, &retry_at, &code);
+    if (code >= 0)
+        return code;
+    if (rc->command && rc->unexported_env && getenv(rc->unexported_env))
+        log_warn("%s is set in the environment and passed on to %s, which may prefer it to the file credrun keeps "
+                 "fresh; unset it, or pass --env %s to export a snapshot",
+                 rc->unexported_env, rc->command[0], rc->unexported_env);
+    code = run_supervised(&s, st, access, retry_at);
     if (s.lock_fd >= 0)
         close(s.lock_fd);
     if (s.sfd >= 0)

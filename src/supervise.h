@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "cli.h"
+#include "runconfig.h"
 #include "status.h"
 
 /* supervise_retry_ms() says so when retrying cannot help. */
@@ -41,6 +41,6 @@ int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms,
  * Returns credrun's exit status: COMMAND's own, 128+N when it was killed by
  * signal N, 0 for a sidecar stopped by SIGTERM/SIGINT, or the status of a
  * failure that keeps anything from running. */
-int supervise_run(const struct options *o) __attribute__((__nonnull__));
+int supervise_run(const struct run_config *rc) __attribute__((__nonnull__));
 
 #endif

@@ -54,6 +54,7 @@ print(d)' "$1" "$2"
 
 # Skip unless node and transit-js (npm install in tests/real) are there.
 need_transit() {
+    skip_unless_enabled REAL "the real transit-js is not run"
     command -v node >/dev/null || skip "node is not installed: the Transit round trip needs transit-js"
     TRANSIT_TOOL="$TESTS_DIR/real/transit-tool.js"
     local rc=0

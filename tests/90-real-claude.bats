@@ -10,6 +10,7 @@ load test_helper
 setup_file() { mock_start; }
 teardown_file() { mock_stop; }
 setup() {
+    skip_unless_enabled REAL "the real Claude Code is not run"
     CLAUDE="$TESTS_DIR/real/node_modules/.bin/claude"
     [ -x "$CLAUDE" ] || skip "Claude Code is not installed: run npm install in tests/real"
     "$CLAUDE" --version >/dev/null 2>&1 || skip "Claude Code does not run here (Node.js too old?)"

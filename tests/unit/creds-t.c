@@ -9,6 +9,16 @@
 #include "expiry.h"
 #include "tap.h"
 
+/* Where Claude Code keeps its tokens in .credentials.json (the [claude]
+ * profile's pointers). */
+static const struct creds_fields creds_fields_claude = {
+    .access = "/claudeAiOauth/accessToken",
+    .refresh = "/claudeAiOauth/refreshToken",
+    .expiry = "/claudeAiOauth/expiresAt",
+    .unit = EXPIRY_UNIT_MS,
+    .scopes = "/claudeAiOauth/scopes",
+};
+
 static const char claude[] =
     "{\"zeta\":1,\"claudeAiOauth\":{\"accessToken\":\"at-1\",\"refreshToken\":\"rt-1\",\"expiresAt\":1764064800000,"
     "\"scopes\":[\"user:inference\",\"user:profile\"],\"subscriptionType\":\"max\"},\"alpha\":{\"nested\":[1,2.5,"
@@ -16,14 +26,14 @@ static const char claude[] =
 
 static enum cr_status load(struct creds *c, const struct creds_fields *f, const char *text)
 {
-    char why[256];
-    return creds_load(c, &creds_format_json, f, text, strlen(text), why, sizeof why);
+    struct cr_err err;
+    return creds_load(c, &creds_format_json, f, text, strlen(text), &err);
 }
 
 int main(void)
 {
     struct creds c;
-    char why[256];
+    struct cr_err err;
     is_int(load(&c, &creds_fields_claude, claude), CR_OK, "a Claude Code file loads");
     is_str(c.t.access, "at-1", "access token");
     is_str(c.t.refresh, "rt-1", "refresh token");
@@ -33,7 +43,7 @@ int main(void)
     creds_update(&c, "at-2", "rt-2", 1764068400000LL, NULL);
     char *out;
     size_t len;
-    is_int(creds_store(&c, &out, &len, why, sizeof why), CR_OK, "it stores");
+    is_int(creds_store(&c, &out, &len, &err), CR_OK, "it stores");
     is_str(out,
            "{\"zeta\":1,\"claudeAiOauth\":{\"accessToken\":\"at-2\",\"refreshToken\":\"rt-2\",\"expiresAt\":"
            "1764068400000,\"scopes\":[\"user:inference\",\"user:profile\"],\"subscriptionType\":\"max\"},\"alpha\":{"
@@ -41,7 +51,7 @@ int main(void)
            "only the three values change; every other key keeps its value and order");
     free(out);
     creds_update(&c, "at-3", NULL, 1, "a b c");
-    creds_store(&c, &out, &len, why, sizeof why);
+    creds_store(&c, &out, &len, &err);
     ok(strstr(out, "\"refreshToken\":\"rt-2\"") != NULL, "an absent new refresh token keeps the old one");
     ok(strstr(out, "\"scopes\":[\"a\",\"b\",\"c\"]") != NULL, "returned scopes are written as a list");
     free(out);
@@ -73,7 +83,7 @@ int main(void)
     is_str(c.t.refresh, "y", "~0 and ~1 decode");
     is_int(c.t.expires_ms, 100000, "seconds become ms");
     creds_update(&c, "x2", NULL, 200000, NULL);
-    creds_store(&c, &out, &len, why, sizeof why);
+    creds_store(&c, &out, &len, &err);
     is_str(out, "{\n  \"a/b\": {\n    \"tok\": \"x2\",\n    \"r~t\": \"y\"\n  },\n  \"exp\": 200\n}\n",
            "an indented file keeps its indentation and final newline");
     free(out);
@@ -87,7 +97,7 @@ int main(void)
            CR_OK, "RFC 3339 expiry loads");
     is_int(c.t.expires_ms, 1764064800000LL, "and is converted to ms");
     creds_update(&c, "a2", "r2", 1764068400000LL, NULL);
-    creds_store(&c, &out, &len, why, sizeof why);
+    creds_store(&c, &out, &len, &err);
     ok(strstr(out, "\"accessTokenExpiresAt\":\"2025-11-25T11:00:00.000Z\"") != NULL, "and written back as RFC 3339");
     free(out);
     creds_free(&c);

@@ -11,14 +11,14 @@
 
 static enum cr_status url(const char *u, bool *lo)
 {
-    char why[256];
-    return oauth_check_url(u, lo, why, sizeof why);
+    struct cr_err err;
+    return oauth_check_url(u, lo, &err);
 }
 
 static enum cr_status parse(long status, const char *body, struct oauth_response *r)
 {
-    char why[512];
-    return oauth_parse_response(status, body, body ? strlen(body) : 0, r, why, sizeof why);
+    struct cr_err err;
+    return oauth_parse_response_shaped(status, body, body ? strlen(body) : 0, NULL, r, &err);
 }
 
 int main(void)
@@ -38,14 +38,14 @@ int main(void)
     is_int(url("ftp://127.0.0.1/t", &lo), CR_ERR_USAGE, "other schemes are refused");
     is_int(url("https:///t", &lo), CR_ERR_USAGE, "a URL without a host is refused");
 
-    char *b = oauth_request_body(OAUTH_BODY_JSON, "rt-1", "cid", "a b");
+    char *b = oauth_request_body_shaped(OAUTH_BODY_JSON, NULL, "rt-1", "cid", "a b");
     is_str(b, "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"rt-1\",\"client_id\":\"cid\",\"scope\":\"a b\"}",
            "JSON body has grant type, token, client id and scope in order");
     free(b);
-    b = oauth_request_body(OAUTH_BODY_JSON, "rt-1", "cid", NULL);
+    b = oauth_request_body_shaped(OAUTH_BODY_JSON, NULL, "rt-1", "cid", NULL);
     ok(strstr(b, "scope") == NULL, "no scope key without scopes");
     free(b);
-    b = oauth_request_body(OAUTH_BODY_FORM, "r t/+", "c&d", "x y");
+    b = oauth_request_body_shaped(OAUTH_BODY_FORM, NULL, "r t/+", "c&d", "x y");
     is_str(b, "grant_type=refresh_token&refresh_token=r%20t%2F%2B&client_id=c%26d&scope=x%20y",
            "form body is percent-encoded");
     free(b);
@@ -75,10 +75,10 @@ int main(void)
     is_int(parse(401, "{\"error\":\"invalid_grant\"}", &r), CR_ERR_REJECTED, "401 invalid_grant too");
     is_int(parse(401, "{\"error\":{\"code\":\"refresh_token_reused\"}}", &r), CR_ERR_REJECTED,
            "Codex's refresh_token_reused too");
-    is_int(parse(401, "{\"error\":\"invalid_client\"}", &r), CR_ERR_CONFIG, "invalid_client is a configuration error");
-    is_int(parse(400, "{\"error\":\"invalid_scope\"}", &r), CR_ERR_CONFIG, "invalid_scope is a configuration error");
-    is_int(parse(403, "<html>", &r), CR_ERR_CONFIG, "another 4xx is a configuration error");
-    is_int(parse(400, "{\"error\":\"bad\\u001b[31m\"}", &r), CR_ERR_CONFIG, "an error with escapes");
+    is_int(parse(401, "{\"error\":\"invalid_client\"}", &r), CR_ERR_REQUEST_REFUSED, "invalid_client is a configuration error");
+    is_int(parse(400, "{\"error\":\"invalid_scope\"}", &r), CR_ERR_REQUEST_REFUSED, "invalid_scope is a configuration error");
+    is_int(parse(403, "<html>", &r), CR_ERR_REQUEST_REFUSED, "another 4xx is a configuration error");
+    is_int(parse(400, "{\"error\":\"bad\\u001b[31m\"}", &r), CR_ERR_REQUEST_REFUSED, "an error with escapes");
     ok(strchr(r.error, 0x1b) == NULL, "control characters never reach the terminal");
     is_int(parse(429, "", &r), CR_ERR_RATE_LIMITED, "429 is rate limiting");
     is_int(parse(500, "{}", &r), CR_ERR_UNREACHABLE, "500 is unavailable");
@@ -98,10 +98,10 @@ int main(void)
     b = oauth_request_body_shaped(OAUTH_BODY_FORM, &relay, "rt-1", "cid", NULL);
     is_str(b, "grant_type=refresh_token&refresh_token=rt-1&client_id=cid", "OAuth bodies stay OAuth's");
     free(b);
-    char why[256];
+    struct cr_err err;
     static const char answer[] = "{\"accessToken\":\"at\",\"refreshToken\":\"rt\",\"accessTokenExpiresAt\":"
                                  "\"2026-11-25T10:00:00Z\",\"refreshTokenExpiresAt\":\"2026-12-25T10:00:00Z\"}";
-    is_int(oauth_parse_response_shaped(200, answer, strlen(answer), &relay, &r, why, sizeof why), CR_OK,
+    is_int(oauth_parse_response_shaped(200, answer, strlen(answer), &relay, &r, &err), CR_OK,
            "a camelCase answer parses with its shape");
     ok(r.access_token && strcmp(r.access_token, "at") == 0 && r.refresh_token && strcmp(r.refresh_token, "rt") == 0,
        "its tokens are read");
@@ -113,7 +113,7 @@ int main(void)
     ok(known, "and it is known");
     oauth_response_free(&r);
     static const char bad_at[] = "{\"accessToken\":\"at\",\"accessTokenExpiresAt\":\"soon\"}";
-    is_int(oauth_parse_response_shaped(200, bad_at, strlen(bad_at), &relay, &r, why, sizeof why), CR_ERR_BAD_RESPONSE,
+    is_int(oauth_parse_response_shaped(200, bad_at, strlen(bad_at), &relay, &r, &err), CR_ERR_BAD_RESPONSE,
            "an absolute expiry that is no RFC 3339 time is a bad response");
     oauth_response_free(&r);
 

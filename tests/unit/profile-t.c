@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for profiles: the built-in ones, location rules, profiles.conf
- * parsing and its errors, overrides, provider sections, lock templates, the
- * token URL from the file, and the supervise rule. */
+ * parsing and its errors and provider sections. The merge with the command
+ * line is tested in runconfig-t.c. */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,17 +10,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "profile.h"
 #include "tap.h"
 #include "util.h"
 
-static char why[512];
+static struct cr_err err;
+#define why err.msg
 
 static struct profile *resolve(const char *text, const char *name, const char *provider, enum cr_status want)
 {
     struct profile *p = NULL;
-    enum cr_status st = profile_resolve(text, "test.conf", name, provider, &p, why, sizeof why);
+    enum cr_status st = profile_resolve(text, "test.conf", name, provider, &p, &err);
     if (st != want)
         printf("# resolve %s: status %d, want %d (%s)\n", name ? name : "(default)", st, want, why);
     return p;
@@ -29,19 +29,10 @@ static struct profile *resolve(const char *text, const char *name, const char *p
 static char *expand(const char *rule)
 {
     char *out;
-    return profile_expand_path(rule, &out, why, sizeof why) == 0 ? out : NULL;
+    return profile_expand_path(rule, &out, &err) == 0 ? out : NULL;
 }
 
 /* Parse a command line into o (argv ends with a NULL). */
-static enum cr_status parse(struct options *o, char **argv)
-{
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    bool done;
-    return cli_parse(argc, argv, o, &done);
-}
-
 int main(void)
 {
     char tmp[] = "/tmp/profile-t.XXXXXX";
@@ -148,7 +139,7 @@ int main(void)
     /* The built-in text passes every check a user's file gets (as one, its
      * URLs and location rules are checked too). */
     p = NULL;
-    is_int(profile_resolve(profile_builtin_text, "builtin-as-user", "eca", "openai", &p, why, sizeof why), CR_OK,
+    is_int(profile_resolve(profile_builtin_text, "builtin-as-user", "eca", "openai", &p, &err), CR_OK,
            "the built-in profiles pass every check of profiles.conf");
     profile_free(p);
 
@@ -214,132 +205,12 @@ int main(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = NULL;
         const char *name = strncmp(bad[i].text, "[a]", 3) == 0 ? "a" : "claude";
-        enum cr_status st = profile_resolve(bad[i].text, "test.conf", name, NULL, &p, why, sizeof why);
-        ok(st == CR_ERR_CONFIG && strstr(why, bad[i].want), "a malformed profiles.conf is refused with FILE:LINE: %s",
+        enum cr_status st = profile_resolve(bad[i].text, "test.conf", name, NULL, &p, &err);
+        ok(st == CR_ERR_PROFILES_CONF && strstr(why, bad[i].want), "a malformed profiles.conf is refused with FILE:LINE: %s",
            why);
         profile_free(p);
     }
 
-    /* Options: overrides, locks, token URL, supervise. */
-    char dir[600], creds[700], link[700];
-    snprintf(dir, sizeof dir, "%.200s/real", tmp);
-    mkdir(dir, 0700);
-    snprintf(link, sizeof link, "%.200s/cfg", tmp);
-    if (symlink(dir, link) != 0)
-        return 1;
-    snprintf(creds, sizeof creds, "%.300s/.credentials.json", link);
-    struct options o;
-    char *argv1[] = {"credrun", "--credentials", creds, "--refresh", NULL};
-    is_int(parse(&o, argv1), CR_OK, "the default profile parses");
-    ok(o.profile && o.fields == &o.profile->fields, "its fields are the profile's");
-    is_str(o.env_name, "CLAUDE_CODE_OAUTH_TOKEN", "its env var is set");
-    is_int(o.n_refresh_locks, 2, "two refresh locks are expanded");
-    char want[900];
-    snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", link);
-    is_str(o.refresh_locks[0].path, want, "{dir} is the credentials' directory");
-    snprintf(want, sizeof want, "%.300s.lock", dir);
-    is_str(o.refresh_locks[1].path, want, "{realdir} has its links resolved");
-    ok(o.refresh_locks[1].optional && o.refresh_locks[1].stale_s == 60, "and is optional");
-    is_int(o.n_write_locks, 1, "one write lock");
-    snprintf(want, sizeof want, "%.300s/.storage-write.lock", link);
-    is_str(o.write_locks[0].path, want, "the storage write lock");
-    is_int(profile_check_supervise(&o, why, sizeof why), CR_OK, "claude may be supervised");
-    options_free(&o);
-
-    /* A .credentials.json that links elsewhere (a dotfile manager): Claude
-     * Code still locks in its config directory, where the link is. */
-    char elsewhere[700], linked[700];
-    snprintf(elsewhere, sizeof elsewhere, "%.300s/.credentials.json", dir);
-    fclose(fopen(elsewhere, "w"));
-    snprintf(linked, sizeof linked, "%.300s/.credentials.json", tmp);
-    if (symlink(elsewhere, linked) != 0)
-        return 1;
-    char *argv1b[] = {"credrun", "--credentials", linked, "--refresh", NULL};
-    is_int(parse(&o, argv1b), CR_OK, "a linked credentials file parses");
-    is_str(o.credentials, elsewhere, "the file credrun writes is the link's target");
-    snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", tmp);
-    is_str(o.refresh_locks[0].path, want, "the application's lock stays beside the link");
-    options_free(&o);
-    unlink(linked);
-    unlink(elsewhere);
-
-    setenv("XDG_CACHE_HOME", tmp, 1);
-    char *argv2[] = {"credrun", "-p", "eca", "--provider", "openai", "--env", "T", "true", NULL};
-    is_int(parse(&o, argv2), CR_OK, "eca with a provider parses");
-    snprintf(want, sizeof want, "%.200s/eca/db.transit.json", tmp);
-    is_str(o.credentials, want, "its file follows $XDG_CACHE_HOME");
-    is_str(o.fields->access, "/~:auth/openai/~:api-key", "{provider} is filled in");
-    ok(o.format == &creds_format_transit, "the Transit format is used");
-    is_str(o.env_name, "T", "--env wins over the profile's none");
-    snprintf(want, sizeof want, "%.200s/eca/db.transit.json.lock", tmp);
-    ok(o.n_refresh_locks == 1 && o.refresh_locks[0].kind == APPLOCK_FCNTL && strcmp(o.refresh_locks[0].path, want) == 0,
-       "the fcntl lock is db.transit.json.lock");
-    is_int(profile_check_supervise(&o, why, sizeof why), CR_ERR_USAGE, "eca may not be supervised");
-    ok(strstr(why, "--supervise") && strstr(why, "overwritten"), "and the reason is given: %s", why);
-    options_free(&o);
-
-    char *argv3[] = {"credrun", "-p", "json", "--credentials", creds, "--access-field", "/a/b", "--refresh-field",
-                     "/r", "--expiry-field", "/e", "--token-url", "https://t.example/", "--request", "form", "true",
-                     NULL};
-    is_int(parse(&o, argv3), CR_OK, "json with fields parses");
-    ok(o.fields->unit == EXPIRY_UNIT_S && strcmp(o.fields->expiry, "/e") == 0, "--expiry-field defaults to seconds");
-    ok(o.body == OAUTH_BODY_FORM && o.client_id == NULL && o.env_name == NULL, "form, no client id, no env");
-    ok(o.n_refresh_locks == 0 && o.n_write_locks == 0, "no application locks");
-    options_free(&o);
-    char *argv4[] = {"credrun", "-p", "json", "--credentials", creds, "--access-field", "/a", "--refresh-field",
-                     "/r", "--token-url", "https://t.example/", "--request", "json:rt", "true", NULL};
-    is_int(parse(&o, argv4), CR_OK, "json without an expiry field parses");
-    is_int(o.fields->unit, EXPIRY_UNIT_JWT, "the expiry then comes from the JWT");
-    ok(o.body == OAUTH_BODY_JSON_NAMED && strcmp(profile_shape(&o)->refresh_param, "rt") == 0, "json:NAME names it");
-    options_free(&o);
-
-    char *argv5[] = {"credrun", "-p", "relay", "--credentials", creds, "true", NULL};
-    is_int(parse(&o, argv5), CR_OK, "relay parses");
-    struct tokens t = {.base_url = "http://127.0.0.1:9/cloud/"};
-    char *url;
-    bool lo;
-    is_int(profile_token_url(&o, &t, &url, &lo, why, sizeof why), CR_OK, "the file's apiUrl gives the token URL");
-    is_str(url, "http://127.0.0.1:9/cloud/api/v1/auth/token/refresh", "joined with the profile's path");
-    ok(lo, "loopback is noticed");
-    free(url);
-    t.base_url = "http://example.com";
-    is_int(profile_token_url(&o, &t, &url, &lo, why, sizeof why), CR_ERR_CONFIG, "an apiUrl on plain http is refused");
-    ok(strstr(why, "/apiUrl") != NULL, "naming the field: %s", why);
-    t.base_url = NULL;
-    is_int(profile_token_url(&o, &t, &url, &lo, why, sizeof why), CR_OK, "without apiUrl");
-    is_str(url, "https://agentrelay.com/cloud/api/v1/auth/token/refresh", "the profile's default is used");
-    free(url);
-    options_free(&o);
-    char *argv6[] = {"credrun", "-p", "relay", "--credentials", creds, "--token-url", "https://x.example/t", "true",
-                     NULL};
-    is_int(parse(&o, argv6), CR_OK, "relay with --token-url parses");
-    ok(o.fields->base_url == NULL, "--token-url wins over the file's apiUrl");
-    options_free(&o);
-
-    /* The relay profile takes its legacy file only when that is the one there. */
-    char *argv7[] = {"credrun", "-p", "relay", "true", NULL};
-    char legacy[700];
-    snprintf(legacy, sizeof legacy, "%.200s/.relayfile", tmp);
-    mkdir(legacy, 0700);
-    snprintf(legacy, sizeof legacy, "%.200s/.relayfile/cloud-credentials.json", tmp);
-    fclose(fopen(legacy, "w"));
-    is_int(parse(&o, argv7), CR_OK, "relay without --credentials parses");
-    is_str(o.credentials, legacy, "the legacy file is used when only it exists");
-    options_free(&o);
-
-    char *argv8[] = {"credrun", "-p", "codex", "--provider", "x", "true", NULL};
-    is_int(parse(&o, argv8), CR_ERR_USAGE, "a bad --provider is a usage error");
-    options_free(&o);
-    char *argv9[] = {"credrun", "-p", "json", "--access-field", "/a", "--refresh-field", "/r", "--token-url",
-                     "https://t.example/", "true", NULL};
-    is_int(parse(&o, argv9), CR_ERR_USAGE, "json without --credentials is a usage error");
-    options_free(&o);
-
-    unlink(legacy);
-    snprintf(legacy, sizeof legacy, "%.200s/.relayfile", tmp);
-    rmdir(legacy);
-    unlink(link);
-    rmdir(dir);
     rmdir(tmp);
     return tap_done();
 }

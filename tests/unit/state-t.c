@@ -190,7 +190,7 @@ static void test_record(void)
     ok(!state_record(&s, &a, ID_A, NOW, 0) && state_empty(&s) && !s.dirty, "a redirect starts no cooldown");
     a = answer(CR_ERR_BAD_RESPONSE, 200, "");
     ok(!state_record(&s, &a, ID_A, NOW, 0) && state_empty(&s), "a garbled answer starts no cooldown");
-    a = answer(CR_ERR_CONFIG, 401, "");
+    a = answer(CR_ERR_REQUEST_REFUSED, 401, "");
     ok(!state_record(&s, &a, ID_A, NOW, 0) && state_empty(&s), "invalid_client and friends change nothing");
 
     a = answer(CR_ERR_RATE_LIMITED, 429, "600");
@@ -225,35 +225,37 @@ static void test_format(void)
     memcpy(s.dead, ID_B, SHA256_HEX);
     s.dead_since_ms = NOW - 5000;
     snprintf(s.dead_error, sizeof s.dead_error, "invalid_grant");
-    char *text = state_format(&s), why[200];
+    char *text = state_format(&s);
+    struct cr_err err;
     ok(strstr(text, "\"until\": \"2025-11-24T16:01:01.234Z\"") != NULL, "times are written as RFC 3339");
     ok(text[strlen(text) - 1] == '\n', "the file ends with a newline");
-    is_int(state_parse(&back, text, strlen(text), why, sizeof why), CR_OK, "what is written parses back");
+    is_int(state_parse(&back, text, strlen(text), &err), CR_OK, "what is written parses back");
     ok(back.kind == s.kind && back.until_ms == s.until_ms && back.step == 3 && strcmp(back.reason, "429") == 0 &&
            strcmp(back.dead, ID_B) == 0 && back.dead_since_ms == s.dead_since_ms &&
            strcmp(back.dead_error, "invalid_grant") == 0,
        "every field round-trips");
     free(text);
 
-    ok(state_parse(&back, "{}", 2, why, sizeof why) == CR_OK && state_empty(&back), "{} is an empty state");
-    ok(state_parse(&back, "[]", 2, why, sizeof why) != CR_OK, "an array is refused");
-    ok(state_parse(&back, "{\"cooldown\":", 12, why, sizeof why) != CR_OK, "truncated JSON is refused");
+    ok(state_parse(&back, "{}", 2, &err) == CR_OK && state_empty(&back), "{} is an empty state");
+    ok(state_parse(&back, "[]", 2, &err) != CR_OK, "an array is refused");
+    ok(state_parse(&back, "{\"cooldown\":", 12, &err) != CR_OK, "truncated JSON is refused");
     const char *bad_until = "{\"cooldown\":{\"kind\":\"rate_limited\",\"until\":12}}";
-    ok(state_parse(&back, bad_until, strlen(bad_until), why, sizeof why) != CR_OK && state_empty(&back),
+    ok(state_parse(&back, bad_until, strlen(bad_until), &err) != CR_OK && state_empty(&back),
        "a numeric until is refused and leaves an empty state");
     const char *bad_kind = "{\"cooldown\":{\"kind\":\"nap\",\"until\":\"2025-11-24T16:01:01Z\"}}";
-    ok(state_parse(&back, bad_kind, strlen(bad_kind), why, sizeof why) != CR_OK, "an unknown kind is refused");
+    ok(state_parse(&back, bad_kind, strlen(bad_kind), &err) != CR_OK, "an unknown kind is refused");
     const char *bad_id = "{\"quarantine\":{\"refresh_token_sha256\":\"ABC\",\"since\":\"2025-11-24T16:01:01Z\"}}";
-    ok(state_parse(&back, bad_id, strlen(bad_id), why, sizeof why) != CR_OK, "a quarantine id must be a sha256");
+    ok(state_parse(&back, bad_id, strlen(bad_id), &err) != CR_OK, "a quarantine id must be a sha256");
 
-    char msg[400];
+    const char *msg = err.msg;
     s.kind = STATE_COOL_RATE;
     s.until_ms = NOW + 57001;
-    state_describe(&s, STATE_WAIT_RATE, NOW, msg, sizeof msg);
+    is_int(state_describe(&s, STATE_WAIT_RATE, NOW, "app /login", &err), CR_ERR_RATE_LIMITED, "a 429 cooldown is 75");
     ok(strstr(msg, "rate limiting (429)") && strstr(msg, "(in 58 s)") && strstr(msg, "try again then"),
        "a cooldown message says when to try again: %s", msg);
-    state_describe(&s, STATE_DEAD, NOW, msg, sizeof msg);
-    ok(strstr(msg, "log in again") && strstr(msg, "invalid_grant"), "a quarantine message says to log in: %s", msg);
+    is_int(state_describe(&s, STATE_DEAD, NOW, "app /login", &err), CR_ERR_REJECTED, "a quarantine is 77");
+    ok(strstr(msg, "log in again (app /login)") && strstr(msg, "invalid_grant"),
+       "a quarantine message says to log in, with the profile's hint: %s", msg);
 
     char *p = state_path("/x/.credentials.json");
     is_str(p, "/x/.credentials.json.credrun.state", "the state file sits beside the credentials");

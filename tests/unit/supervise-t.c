@@ -60,7 +60,7 @@ int main(void)
            "an expired token keeps the doubling and its cap");
     is_int(supervise_retry_ms(CR_ERR_UNREACHABLE, 3, now, EXPIRY_UNKNOWN, 0, 0), 4000, "an unknown expiry sets no bound");
     is_int(supervise_retry_ms(CR_ERR_LOCK_BUSY, 1, now, now + hour, 0, 0), 1000, "a busy lock is retried too");
-    is_int(supervise_retry_ms(CR_ERR_CONFIG, 1, now, now + hour, 0, 0), 1000,
+    is_int(supervise_retry_ms(CR_ERR_REQUEST_REFUSED, 1, now, now + hour, 0, 0), 1000,
            "a refused request is retried with backoff, never fatal to COMMAND");
     is_int(supervise_retry_ms(CR_ERR_RATE_LIMITED, 1, now, now + hour, now + 90000, 0), 90000,
            "a shared cooldown (state.h) is waited out whole");

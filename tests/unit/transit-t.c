@@ -34,9 +34,9 @@ static const struct creds_fields anthropic = {
     .unit = EXPIRY_UNIT_S,
 };
 
-static enum cr_status load(struct creds *c, const struct creds_fields *f, const char *text, char *why)
+static enum cr_status load(struct creds *c, const struct creds_fields *f, const char *text, struct cr_err *err)
 {
-    return creds_load(c, &creds_format_transit, f, text, strlen(text), why, 256);
+    return creds_load(c, &creds_format_transit, f, text, strlen(text), err);
 }
 
 /* Replace the first occurrence of from by to in s (newly allocated). */
@@ -59,10 +59,11 @@ static bool has_two_digit_code(const char *s)
 
 static char *store(struct creds *c)
 {
-    char *out = NULL, why[256];
+    char *out = NULL;
+    struct cr_err err;
     size_t len;
-    if (creds_store(c, &out, &len, why, sizeof why) != CR_OK) {
-        printf("# store failed: %s\n", why);
+    if (creds_store(c, &out, &len, &err) != CR_OK) {
+        printf("# store failed: %s\n", err.msg);
         return xstrdup("");
     }
     ok(strlen(out) == len, "the stored length is right");
@@ -72,9 +73,9 @@ static char *store(struct creds *c)
 int main(void)
 {
     struct creds c;
-    char why[256];
+    struct cr_err err;
 
-    is_int(load(&c, &anthropic, eca, why), CR_OK, "an ECA cache written by transit-js loads");
+    is_int(load(&c, &anthropic, eca, &err), CR_OK, "an ECA cache written by transit-js loads");
     is_str(c.t.access, "at-1", ":api-key is found through cache codes");
     is_str(c.t.refresh, "rt-1", ":refresh-token is found through cache codes");
     is_int(c.t.expires_ms, 1764064800000LL, ":expires-at is epoch seconds");
@@ -93,7 +94,7 @@ int main(void)
     creds_free(&c);
 
     /* The new file reads back: tokens, and values reached through codes after them. */
-    is_int(load(&c, &anthropic, out, why), CR_OK, "the stored file loads again");
+    is_int(load(&c, &anthropic, out, &err), CR_OK, "the stored file loads again");
     is_str(c.t.access, "at-2", "with the new access token");
     creds_free(&c);
     static const struct creds_fields mcp = {
@@ -102,12 +103,12 @@ int main(void)
         .expiry = "/~:mcp-auth/github/~:expires-at",
         .unit = EXPIRY_UNIT_S,
     };
-    is_int(load(&c, &mcp, out, why), CR_OK, "another entry of the stored file loads");
+    is_int(load(&c, &mcp, out, &err), CR_OK, "another entry of the stored file loads");
     is_str(c.t.refresh, "mcp-rt-untouched", "and its values, behind codes, are unchanged");
     is_int(c.t.expires_ms, 1800000000000LL, "its expiry too");
     creds_free(&c);
     static const struct creds_fields copilot = {.access = "/~:auth/github-copilot/~:api-key", .unit = EXPIRY_UNIT_S};
-    is_int(load(&c, &copilot, out, why), CR_OK, "an escaped string loads");
+    is_int(load(&c, &copilot, out, &err), CR_OK, "an escaped string loads");
     is_str(c.t.access, "~tilde and ^caret and `tick are escaped", "~~ is read as ~");
     creds_free(&c);
     free(out);
@@ -120,18 +121,18 @@ int main(void)
         .expiry = "/~:auth/brand-new/~:expires-at",
         .unit = EXPIRY_UNIT_S,
     };
-    is_int(load(&c, &openai_new, eca, why), CR_OK, "a file without the provider loads");
+    is_int(load(&c, &openai_new, eca, &err), CR_OK, "a file without the provider loads");
     ok(c.t.access == NULL && c.t.refresh == NULL && c.t.expires_ms == EXPIRY_UNKNOWN, "with no tokens");
     creds_update(&c, "~at", "^rt", 1000, NULL);
     out = store(&c);
     ok(strstr(out, "\"~~at\"") && strstr(out, "\"~^rt\""), "strings that start with ~ or ^ are escaped");
     creds_free(&c);
-    is_int(load(&c, &openai_new, out, why), CR_OK, "the file with the added entry loads");
+    is_int(load(&c, &openai_new, out, &err), CR_OK, "the file with the added entry loads");
     is_str(c.t.access, "~at", "and its new access token reads back unescaped");
     is_str(c.t.refresh, "^rt", "and its new refresh token too");
     is_int(c.t.expires_ms, 1000, "and its expiry");
     creds_free(&c);
-    is_int(load(&c, &mcp, out, why), CR_OK, "entries after the added one still load");
+    is_int(load(&c, &mcp, out, &err), CR_OK, "entries after the added one still load");
     is_str(c.t.refresh, "mcp-rt-untouched", "their codes were renumbered right");
     creds_free(&c);
     free(out);
@@ -147,19 +148,19 @@ int main(void)
     n += (size_t)snprintf(big + n, cap - n, "]]");
     static const struct creds_fields last = {
         .access = "/~:auth/p-2099/~:api-key", .expiry = "/~:auth/p-2099/~:expires-at", .unit = EXPIRY_UNIT_S};
-    is_int(load(&c, &last, big, why), CR_OK, "a large document written without a cache loads");
+    is_int(load(&c, &last, big, &err), CR_OK, "a large document written without a cache loads");
     creds_update(&c, "at-new", NULL, 5000, NULL);
     out = store(&c);
     ok(has_two_digit_code(out), "stored, it uses two-digit codes");
     ok(strlen(out) < n, "and is smaller for them");
     creds_free(&c);
-    is_int(load(&c, &last, out, why), CR_OK, "it loads again past the cache's wrap-around");
+    is_int(load(&c, &last, out, &err), CR_OK, "it loads again past the cache's wrap-around");
     is_str(c.t.access, "at-new", "the last entry has the new token");
     is_int(c.t.expires_ms, 5000, "and expiry");
     creds_free(&c);
     static const struct creds_fields mid = {
         .access = "/~:auth/p-1990/~:api-key", .expiry = "/~:auth/p-1990/~:expires-at", .unit = EXPIRY_UNIT_S};
-    is_int(load(&c, &mid, out, why), CR_OK, "an entry just after the wrap-around loads");
+    is_int(load(&c, &mid, out, &err), CR_OK, "an entry just after the wrap-around loads");
     is_str(c.t.access, "at-1990", "with its own token");
     is_int(c.t.expires_ms, 1990000, "and expiry");
     creds_free(&c);
@@ -169,7 +170,7 @@ int main(void)
     /* Verbose Transit (JSON objects): no cache, written without one. */
     static const char verbose[] = "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a\",\"~:refresh-token\":\"r\","
                                   "\"~:expires-at\":\"~i10\"}},\"~:version\":6}";
-    is_int(load(&c, &anthropic, verbose, why), CR_OK, "a :json-verbose file loads");
+    is_int(load(&c, &anthropic, verbose, &err), CR_OK, "a :json-verbose file loads");
     is_int(c.t.expires_ms, 10000, "\"~i10\" is an integer");
     creds_update(&c, "a2", "r2", 20000, NULL);
     out = store(&c);
@@ -182,24 +183,24 @@ int main(void)
 
     /* A code naming a key of a JSON object (what a reader accepts). */
     static const struct creds_fields via_key = {.access = "/~:k/0", .unit = EXPIRY_UNIT_S};
-    is_int(load(&c, &via_key, "{\"abcd\":\"x\",\"~:k\":[\"^0\"]}", why), CR_OK, "a code may name an object's key");
+    is_int(load(&c, &via_key, "{\"abcd\":\"x\",\"~:k\":[\"^0\"]}", &err), CR_OK, "a code may name an object's key");
     is_str(c.t.access, "abcd", "and reads as that key");
     creds_free(&c);
 
     /* Not Transit, or not what credrun expects. */
-    is_int(load(&c, &anthropic, "[\"^ \",\"^0\",1]", why), CR_ERR_CREDS_MALFORMED, "a code naming nothing is malformed");
-    ok(strstr(why, "cache code") != NULL, "and says so: %s", why);
-    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",1,\"^~\",2]", why), CR_ERR_CREDS_MALFORMED,
+    is_int(load(&c, &anthropic, "[\"^ \",\"^0\",1]", &err), CR_ERR_CREDS_MALFORMED, "a code naming nothing is malformed");
+    ok(strstr(err.msg, "cache code") != NULL, "and says so: %s", err.msg);
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",1,\"^~\",2]", &err), CR_ERR_CREDS_MALFORMED,
            "a code outside base 44 is malformed");
-    is_int(load(&c, &anthropic, "[1,2]", why), CR_ERR_CREDS_MALFORMED, "an array that is not a map is malformed");
-    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",", why), CR_ERR_CREDS_MALFORMED, "truncated JSON is malformed");
-    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:api-key\",\"~:kw\"]]]", why),
+    is_int(load(&c, &anthropic, "[1,2]", &err), CR_ERR_CREDS_MALFORMED, "an array that is not a map is malformed");
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",", &err), CR_ERR_CREDS_MALFORMED, "truncated JSON is malformed");
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:api-key\",\"~:kw\"]]]", &err),
            CR_ERR_CREDS_MALFORMED, "a keyword where a token belongs is malformed");
-    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:expires-at\",\"soon\"]]]", why),
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:expires-at\",\"soon\"]]]", &err),
            CR_ERR_CREDS_MALFORMED, "a string as expiry is malformed");
     is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:api-key\",null,\"~:refresh-token\","
                                 "\"\"]]]",
-                why),
+                &err),
            CR_OK, "nil and empty tokens load");
     ok(c.t.access == NULL && c.t.refresh == NULL, "as no tokens");
     creds_free(&c);

@@ -44,7 +44,7 @@ int main(void)
     is_int(status_exit_code(CR_ERR_RATE_LIMITED, 3), 75, "-E does not replace rate limiting");
     is_int(status_exit_code(CR_ERR_BAD_RESPONSE, -1), 76, "bad response is 76");
     is_int(status_exit_code(CR_ERR_REJECTED, -1), 77, "rejected is 77");
-    is_int(status_exit_code(CR_ERR_CONFIG, -1), 78, "config is 78");
+    is_int(status_exit_code(CR_ERR_REQUEST_REFUSED, -1), 78, "config is 78");
     is_int(status_exit_code(CR_ERR_EXEC, -1), 126, "not executable is 126");
     is_int(status_exit_code(CR_ERR_NOT_FOUND, -1), 127, "not found is 127");
     return tap_done();

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for config_resolve(): what was typed merged with the profile
+ * (fields, locks, files, variables, the endpoint rule), the command line's
+ * precedence over the profile and of the profile over the defaults, and the
+ * conflicts between options. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "runconfig.h"
+#include "tap.h"
+
+static struct cr_err err;
+#define why err.msg
+
+/* Parse argv and resolve it into o (to be freed with config_free, also on
+ * failure); returns the first failure. */
+static enum cr_status parse(struct run_config *o, char **argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct cli c;
+    memset(o, 0, sizeof *o);
+    enum cr_status st = cli_parse(argc, argv, &c, &err);
+    return st != CR_OK ? st : config_resolve(&c, o, &err);
+}
+
+/* Conflicts and precedence, without any file. */
+static void precedence_and_conflicts(void)
+{
+    struct run_config o;
+    char *a1[] = {"credrun", "--credentials", "/nonexistent/c.json", "-m", "60", "--http-timeout", "5",
+                  "--token-url", "https://t.example/x", "--client-id", "cid", "--lock-file", "/tmp/l", "true", NULL};
+    is_int(parse(&o, a1), CR_OK, "options over the default profile resolve");
+    ok(o.min_validity == 60 && o.http_timeout == 5, "-m and --http-timeout win over the defaults");
+    is_str(o.token_url, "https://t.example/x", "--token-url wins over the profile's");
+    is_str(o.client_id, "cid", "--client-id wins over the profile's");
+    is_str(o.lock_file, "/tmp/l", "--lock-file wins over FILE.credrun.lock");
+    ok(o.command && strcmp(o.command[0], "true") == 0, "COMMAND is what follows the options");
+    config_free(&o);
+
+    char *a2[] = {"credrun", "--credentials", "/nonexistent/c.json", "true", NULL};
+    is_int(parse(&o, a2), CR_OK, "the default profile resolves");
+    is_str(o.token_url, "https://platform.claude.com/v1/oauth/token", "the profile gives the token URL");
+    is_str(o.lock_file, "/nonexistent/c.json" LOCK_SUFFIX, "the lock file is beside the credentials");
+    config_free(&o);
+
+    char *a3[] = {"credrun", "--credentials", "/nonexistent/c.json", "--no-env", "true", NULL};
+    is_int(parse(&o, a3), CR_OK, "--no-env resolves");
+    ok(o.env_name == NULL, "--no-env exports nothing");
+    config_free(&o);
+
+    char *a4[] = {"credrun", "--credentials", "/nonexistent/c.json", "--supervise", "true", NULL};
+    is_int(parse(&o, a4), CR_OK, "--supervise resolves");
+    ok(o.env_name == NULL && o.unexported_env && strcmp(o.unexported_env, "CLAUDE_CODE_OAUTH_TOKEN") == 0,
+       "--supervise exports nothing and names the variable it leaves alone");
+    config_free(&o);
+
+    char *a5[] = {"credrun", "--credentials", "/nonexistent/c.json", "--supervise", "--env", "X", "true", NULL};
+    is_int(parse(&o, a5), CR_OK, "--supervise --env resolves");
+    ok(o.env_name && strcmp(o.env_name, "X") == 0 && !o.unexported_env, "--env with --supervise exports a snapshot");
+    config_free(&o);
+
+    char *a6[] = {"credrun", "--credentials", "/nonexistent/c.json", "--supervise", NULL};
+    is_int(parse(&o, a6), CR_OK, "a sidecar resolves");
+    ok(o.scope == RUN_SCOPE_REFRESH && !o.command, "a sidecar holds the lock only around refreshes");
+    config_free(&o);
+
+    struct {
+        char *argv[8];
+        const char *want;
+    } bad[] = {
+        {{"credrun", "--env", "X", "--no-env", "true"}, "exclude each other"},
+        {{"credrun", "--refresh", "true"}, "--refresh runs no command"},
+        {{"credrun", "--supervise", "--refresh"}, "exclude each other"},
+        {{"credrun", "--no-kill-on-exit", "true"}, "needs --supervise"},
+        {{"credrun"}, "no COMMAND given"},
+        {{"credrun", "-m", "soon", "true"}, "invalid --min-validity"},
+        {{"credrun", "--lock-scope", "x", "true"}, "invalid --lock-scope"},
+        {{"credrun", "--bogus", "true"}, "unknown option '--bogus'"},
+        {{"credrun", "--token-url", "http://example.com/t", "true"}, "https"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        enum cr_status st = parse(&o, bad[i].argv);
+        ok(st == CR_ERR_USAGE && strstr(why, bad[i].want), "a conflict is a usage error: %s", why);
+        config_free(&o);
+    }
+}
+
+/* The default profile over a credentials file in a linked directory: fields,
+ * variable, defaults, login hint and the expanded application locks. */
+static void claude_files(const char *tmp, const char *dir, const char *link, char *creds)
+{
+    struct run_config o;
+    char *argv1[] = {"credrun", "--credentials", creds, "--refresh", NULL};
+    is_int(parse(&o, argv1), CR_OK, "the default profile parses");
+    ok(o.owner && o.fields && strcmp(o.fields->access, "/claudeAiOauth/accessToken") == 0, "its fields are the profile's");
+    is_str(o.env_name, "CLAUDE_CODE_OAUTH_TOKEN", "its env var is set");
+    is_int(o.n_refresh_locks, 2, "two refresh locks are expanded");
+    char want[900];
+    snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", link);
+    is_str(o.refresh_locks[0].path, want, "{dir} is the credentials' directory");
+    snprintf(want, sizeof want, "%.300s.lock", dir);
+    is_str(o.refresh_locks[1].path, want, "{realdir} has its links resolved");
+    ok(o.refresh_locks[1].optional && o.refresh_locks[1].stale_s == 60, "and is optional");
+    is_int(o.n_write_locks, 1, "one write lock");
+    snprintf(want, sizeof want, "%.300s/.storage-write.lock", link);
+    is_str(o.write_locks[0].path, want, "the storage write lock");
+    ok(o.refresh_only && o.scope == RUN_SCOPE_COMMAND && o.min_validity == DEFAULT_MIN_VALIDITY, "the defaults fill the rest");
+    is_str(o.login_hint, "claude /login", "the login hint is the profile's");
+    config_free(&o);
+
+    /* A .credentials.json that links elsewhere (a dotfile manager): Claude
+     * Code still locks in its config directory, where the link is. */
+    char elsewhere[700], linked[700];
+    snprintf(elsewhere, sizeof elsewhere, "%.300s/.credentials.json", dir);
+    fclose(fopen(elsewhere, "w"));
+    snprintf(linked, sizeof linked, "%.300s/.credentials.json", tmp);
+    if (symlink(elsewhere, linked) != 0) {
+        ok(0, "cannot make a symbolic link in %s", tmp);
+        return;
+    }
+    char *argv1b[] = {"credrun", "--credentials", linked, "--refresh", NULL};
+    is_int(parse(&o, argv1b), CR_OK, "a linked credentials file parses");
+    is_str(o.credentials, elsewhere, "the file credrun writes is the link's target");
+    snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", tmp);
+    is_str(o.refresh_locks[0].path, want, "the application's lock stays beside the link");
+    config_free(&o);
+    unlink(linked);
+    unlink(elsewhere);
+
+}
+
+/* The other built-in profiles: eca, json and relay, with their overrides. */
+static void other_profiles(const char *tmp, char *creds)
+{
+    struct run_config o;
+    char want[900];
+    setenv("XDG_CACHE_HOME", tmp, 1);
+    char *argv2[] = {"credrun", "-p", "eca", "--provider", "openai", "--env", "T", "true", NULL};
+    is_int(parse(&o, argv2), CR_OK, "eca with a provider parses");
+    snprintf(want, sizeof want, "%.200s/eca/db.transit.json", tmp);
+    is_str(o.credentials, want, "its file follows $XDG_CACHE_HOME");
+    is_str(o.fields->access, "/~:auth/openai/~:api-key", "{provider} is filled in");
+    ok(o.format == &creds_format_transit, "the Transit format is used");
+    is_str(o.env_name, "T", "--env wins over the profile's none");
+    snprintf(want, sizeof want, "%.200s/eca/db.transit.json.lock", tmp);
+    ok(o.n_refresh_locks == 1 && o.refresh_locks[0].kind == APPLOCK_FCNTL && strcmp(o.refresh_locks[0].path, want) == 0,
+       "the fcntl lock is db.transit.json.lock");
+    config_free(&o);
+    char *argv2b[] = {"credrun", "-p", "eca", "--supervise", "true", NULL};
+    is_int(parse(&o, argv2b), CR_ERR_USAGE, "eca may not be supervised");
+    ok(strstr(why, "--supervise") && strstr(why, "overwritten"), "and the reason is given: %s", why);
+    config_free(&o);
+
+    char *argv3[] = {"credrun", "-p", "json", "--credentials", creds, "--access-field", "/a/b", "--refresh-field",
+                     "/r", "--expiry-field", "/e", "--token-url", "https://t.example/", "--request", "form", "true",
+                     NULL};
+    is_int(parse(&o, argv3), CR_OK, "json with fields parses");
+    ok(o.fields->unit == EXPIRY_UNIT_S && strcmp(o.fields->expiry, "/e") == 0, "--expiry-field defaults to seconds");
+    ok(o.body == OAUTH_BODY_FORM && o.client_id == NULL && o.env_name == NULL, "form, no client id, no env");
+    ok(o.n_refresh_locks == 0 && o.n_write_locks == 0, "no application locks");
+    config_free(&o);
+    char *argv4[] = {"credrun", "-p", "json", "--credentials", creds, "--access-field", "/a", "--refresh-field",
+                     "/r", "--token-url", "https://t.example/", "--request", "json:rt", "true", NULL};
+    is_int(parse(&o, argv4), CR_OK, "json without an expiry field parses");
+    is_int(o.fields->unit, EXPIRY_UNIT_JWT, "the expiry then comes from the JWT");
+    ok(o.body == OAUTH_BODY_JSON_NAMED && strcmp(o.shape->refresh_param, "rt") == 0, "json:NAME names it");
+    config_free(&o);
+
+    char *argv5[] = {"credrun", "-p", "relay", "--credentials", creds, "true", NULL};
+    is_int(parse(&o, argv5), CR_OK, "relay parses");
+    struct tokens t = {.base_url = "http://127.0.0.1:9/cloud/"};
+    char *url;
+    bool lo;
+    is_int(config_token_url(&o, &t, &url, &lo, &err), CR_OK, "the file's apiUrl gives the token URL");
+    is_str(url, "http://127.0.0.1:9/cloud/api/v1/auth/token/refresh", "joined with the profile's path");
+    ok(lo, "loopback is noticed");
+    free(url);
+    t.base_url = "http://example.com";
+    is_int(config_token_url(&o, &t, &url, &lo, &err), CR_ERR_BASE_URL, "an apiUrl on plain http is refused");
+    ok(strstr(why, "/apiUrl") != NULL, "naming the field: %s", why);
+    t.base_url = NULL;
+    is_int(config_token_url(&o, &t, &url, &lo, &err), CR_OK, "without apiUrl");
+    is_str(url, "https://agentrelay.com/cloud/api/v1/auth/token/refresh", "the profile's default is used");
+    free(url);
+    config_free(&o);
+    char *argv6[] = {"credrun", "-p", "relay", "--credentials", creds, "--token-url", "https://x.example/t", "true",
+                     NULL};
+    is_int(parse(&o, argv6), CR_OK, "relay with --token-url parses");
+    ok(o.fields->base_url == NULL, "--token-url wins over the file's apiUrl");
+    config_free(&o);
+
+}
+
+int main(void)
+{
+    char tmp[] = "/tmp/runconfig-t.XXXXXX";
+    if (!mkdtemp(tmp))
+        return 1;
+    setenv("HOME", tmp, 1);
+    setenv("XDG_CONFIG_HOME", tmp, 1); /* no credrun/profiles.conf there */
+    unsetenv("CLAUDE_CONFIG_DIR");
+    unsetenv("CLAUDE_SECURESTORAGE_CONFIG_DIR");
+    unsetenv("CODEX_HOME");
+    unsetenv("XDG_CACHE_HOME");
+    precedence_and_conflicts();
+
+    /* Options: overrides, locks, token URL, supervise. */
+    char dir[600], creds[700], link[700];
+    snprintf(dir, sizeof dir, "%.200s/real", tmp);
+    mkdir(dir, 0700);
+    snprintf(link, sizeof link, "%.200s/cfg", tmp);
+    if (symlink(dir, link) != 0)
+        return 1;
+    snprintf(creds, sizeof creds, "%.300s/.credentials.json", link);
+    claude_files(tmp, dir, link, creds);
+    other_profiles(tmp, creds);
+    struct run_config o;
+    /* The relay profile takes its legacy file only when that is the one there. */
+    char *argv7[] = {"credrun", "-p", "relay", "true", NULL};
+    char legacy[700];
+    snprintf(legacy, sizeof legacy, "%.200s/.relayfile", tmp);
+    mkdir(legacy, 0700);
+    snprintf(legacy, sizeof legacy, "%.200s/.relayfile/cloud-credentials.json", tmp);
+    fclose(fopen(legacy, "w"));
+    is_int(parse(&o, argv7), CR_OK, "relay without --credentials parses");
+    is_str(o.credentials, legacy, "the legacy file is used when only it exists");
+    config_free(&o);
+
+    char *argv8[] = {"credrun", "-p", "codex", "--provider", "x", "true", NULL};
+    is_int(parse(&o, argv8), CR_ERR_USAGE, "a bad --provider is a usage error");
+    config_free(&o);
+    char *argv9[] = {"credrun", "-p", "json", "--access-field", "/a", "--refresh-field", "/r", "--token-url",
+                     "https://t.example/", "true", NULL};
+    is_int(parse(&o, argv9), CR_ERR_USAGE, "json without --credentials is a usage error");
+    config_free(&o);
+
+    unlink(legacy);
+    snprintf(legacy, sizeof legacy, "%.200s/.relayfile", tmp);
+    rmdir(legacy);
+    unlink(link);
+    rmdir(dir);
+    rmdir(tmp);
+    return tap_done();
+}
