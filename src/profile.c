@@ -40,6 +40,7 @@ const char profile_builtin_text[] =
     "request = json\n"
     "env = CLAUDE_CODE_OAUTH_TOKEN\n"
     "login-hint = claude /login\n"
+    "client-window = 300\n"
     "lock = refresh mkdir {dir}/.oauth_refresh.lock stale=60\n"
     "lock = refresh mkdir {realdir}.lock stale=60 optional\n"
     "lock = write mkdir {dir}/.storage-write.lock stale=15\n"
@@ -80,6 +81,7 @@ const char profile_builtin_text[] =
     "request = json\n"
     "env = none\n"
     "login-hint = codex login\n"
+    "client-window = 300 unlocked\n"
     "lock = none\n"
     "\n"
     "# AgentWorkforce relay / relayfile cloud session\n"
@@ -585,6 +587,23 @@ static int apply_store(struct profile *p, struct apply_state *st, const char *ke
             p->exec_only = false;
         else
             return bad_value(err, key, "yes or no");
+        return 0;
+    }
+    if (strcmp(key, "client-window") == 0) {
+        /* client-window = none | SECONDS [unlocked] */
+        char word[16] = "";
+        int used = 0;
+        long n = 0;
+        if (strcmp(v, "none") == 0) {
+            p->client_window = 0;
+            p->client_unlocked = false;
+            return 0;
+        }
+        if (sscanf(v, "%15[0-9]%n", word, &used) != 1 || parse_long(word, 1, 86400, &n) != 0 ||
+            (v[used] && (!strchr(" \t", v[used]) || strcmp(v + used + strspn(v + used, " \t"), "unlocked") != 0)))
+            return bad_value(err, key, "give SECONDS [unlocked]: when the application refreshes by itself");
+        p->client_window = n;
+        p->client_unlocked = v[used] != 0;
         return 0;
     }
     if (strcmp(key, "lock") == 0) {

@@ -58,6 +58,8 @@ struct profile {
     char *env; /* NULL: export nothing */
     char *login_hint;
     bool exec_only;
+    long client_window;   /* the application refreshes by itself when this many seconds or less remain; 0: unknown */
+    bool client_unlocked; /* ...and sends that refresh holding no lock: its processes race each other */
     struct profile_lock locks[PROFILE_MAX_LOCKS];
     size_t n_locks;
 

@@ -41,6 +41,31 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->scope = c->scope_refresh || (c->supervise && !c->command) ? RUN_SCOPE_REFRESH : RUN_SCOPE_COMMAND;
 }
 
+/* The application's own refresh window (client-window): when -m lets the
+ * file's remaining life fall to it and the application reads the file
+ * itself (nothing exported, or a supervised command that outlives any
+ * export), the application refreshes by itself before credrun does. */
+static void resolve_window(const struct profile *p, struct run_config *rc)
+{
+    rc->client_window = p->client_window;
+    if (p->client_window <= 0 || rc->min_validity > p->client_window || (rc->env_name && !rc->supervise))
+        return;
+    const char *app = p->name;
+    if (p->client_unlocked)
+        rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
+                                "itself when less than %ld s remain, holding no lock, and several %s processes then race "
+                                "each other and reuse one refresh token (a provider that revokes reused tokens logs "
+                                "them all out); give -m above %ld (the default %d leaves a margin)",
+                                rc->min_validity, app, app, p->client_window, app, p->client_window,
+                                DEFAULT_MIN_VALIDITY);
+    else
+        rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
+                                "itself when less than %ld s remain, before credrun%s does; give -m above %ld (the "
+                                "default %d leaves a margin)",
+                                rc->min_validity, app, app, p->client_window, rc->supervise ? " --supervise" : "",
+                                p->client_window, DEFAULT_MIN_VALIDITY);
+}
+
 /* The files: credentials (links followed), lock file, application locks. */
 static enum cr_status resolve_files(const struct cli *c, struct profile *p, struct run_config *rc, struct cr_err *err)
 {
@@ -92,6 +117,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
                        "overwritten with spent tokens; drop --supervise (credrun then refreshes before the command "
                        "starts)",
                        p->name);
+    resolve_window(p, rc);
     if (oauth_check_url(rc->token_url, &rc->token_url_loopback, err) != CR_OK)
         return err->status; /* CR_ERR_USAGE */
     return resolve_files(c, p, rc, err);
@@ -126,7 +152,8 @@ void config_free(struct run_config *rc)
 {
     free(rc->credentials);
     free(rc->lock_file);
-    rc->credentials = rc->lock_file = NULL;
+    free(rc->warning);
+    rc->credentials = rc->lock_file = rc->warning = NULL;
     profile_free(rc->owner);
     rc->owner = NULL;
 }

@@ -62,6 +62,11 @@ struct run_config {
     size_t n_refresh_locks;
     struct applock_spec write_locks[APPLOCK_MAX];
     size_t n_write_locks;
+    /* The application's own refresh window, from the profile (0: unknown). */
+    long client_window;
+    /* One warning about this configuration, for main to print once (owned,
+     * NULL when none): -m lets the file fall into the application's window. */
+    char *warning;
     /* Owns the strings above point into; only config_free() touches it. */
     struct profile *owner;
 };

@@ -182,6 +182,20 @@ int main(void)
     ok(p->codec == PROFILE_CODEC_TRANSIT, "inherits the built-in eca");
     profile_free(p);
 
+    /* The applications' own refresh windows. */
+    p = resolve(NULL, "codex", NULL, CR_OK);
+    ok(p && p->client_window == 300 && p->client_unlocked, "codex refreshes by itself, unlocked, inside 300 s");
+    profile_free(p);
+    p = resolve(NULL, "claude", NULL, CR_OK);
+    ok(p && p->client_window == 300 && !p->client_unlocked, "claude refreshes by itself, under its lock, inside 300 s");
+    profile_free(p);
+    p = resolve("[codex]\nclient-window = 120\n", "codex", NULL, CR_OK);
+    ok(p && p->client_window == 120 && !p->client_unlocked, "profiles.conf sets client-window");
+    profile_free(p);
+    p = resolve("[mine]\ninherit = codex\nclient-window = none\n", "mine", NULL, CR_OK);
+    ok(p && p->client_window == 0, "client-window = none clears it");
+    profile_free(p);
+
     static const struct {
         const char *text, *want;
     } bad[] = {
@@ -201,6 +215,9 @@ int main(void)
         {"[x]\nfile = ${HOME\n", "test.conf:2: file: malformed ${"},
         {"[a]\ninherit = b\n[b]\ninherit = a\n", "inherits in a circle"},
         {"[x]\nenv = A=B\n", "test.conf:2: env: give a variable name"},
+        {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
+        {"[x]\nclient-window = 300 locked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
+        {"[x]\nclient-window = 300unlocked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = NULL;
