@@ -61,6 +61,7 @@ const char profile_builtin_text[] =
     "env = none\n"
     "login-hint = /login in ECA\n"
     "exec-only = yes\n"
+    "client-window = 60\n"
     "lock = refresh fcntl {file}.lock\n"
     "\n"
     "[eca/openai]\n"
@@ -82,6 +83,7 @@ const char profile_builtin_text[] =
     "env = none\n"
     "login-hint = codex login\n"
     "client-window = 300 unlocked\n"
+    "min-validity = 900\n"
     "lock = none\n"
     "\n"
     "# AgentWorkforce relay / relayfile cloud session\n"
@@ -587,6 +589,13 @@ static int apply_store(struct profile *p, struct apply_state *st, const char *ke
             p->exec_only = false;
         else
             return bad_value(err, key, "yes or no");
+        return 0;
+    }
+    if (strcmp(key, "min-validity") == 0) {
+        long n = 0;
+        if (strcmp(v, "none") != 0 && parse_long(v, 1, 366L * 86400, &n) != 0)
+            return bad_value(err, key, "give SECONDS, the default --min-validity");
+        p->min_validity = n;
         return 0;
     }
     if (strcmp(key, "client-window") == 0) {

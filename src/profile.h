@@ -58,6 +58,7 @@ struct profile {
     char *env; /* NULL: export nothing */
     char *login_hint;
     bool exec_only;
+    long min_validity;    /* the default --min-validity; 0: DEFAULT_MIN_VALIDITY */
     long client_window;   /* the application refreshes by itself when this many seconds or less remain; 0: unknown */
     bool client_unlocked; /* ...and sends that refresh holding no lock: its processes race each other */
     struct profile_lock locks[PROFILE_MAX_LOCKS];

@@ -23,11 +23,12 @@ static void resolve_env(const struct cli *c, const struct profile *p, struct run
     rc->env_name = c->no_env || (c->supervise && !c->env) ? NULL : name;
 }
 
-/* The values that come from the command line or the defaults alone. */
-static void resolve_plain(const struct cli *c, struct run_config *rc)
+/* The values that come from the command line or the defaults (the profile's
+ * default -m, else credrun's). */
+static void resolve_plain(const struct cli *c, const struct profile *p, struct run_config *rc)
 {
     rc->cacert = c->cacert;
-    rc->min_validity = c->min_validity >= 0 ? c->min_validity : DEFAULT_MIN_VALIDITY;
+    rc->min_validity = c->min_validity >= 0 ? c->min_validity : p->min_validity > 0 ? p->min_validity : DEFAULT_MIN_VALIDITY;
     rc->http_timeout = c->http_timeout >= 0 ? c->http_timeout : DEFAULT_HTTP_TIMEOUT;
     rc->wait_timeout = c->wait_timeout;
     rc->nonblock = c->nonblock;
@@ -51,19 +52,20 @@ static void resolve_window(const struct profile *p, struct run_config *rc)
     if (p->client_window <= 0 || rc->min_validity > p->client_window || (rc->env_name && !rc->supervise))
         return;
     const char *app = p->name;
+    long dflt = p->min_validity > 0 ? p->min_validity : DEFAULT_MIN_VALIDITY;
     if (p->client_unlocked)
         rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
                                 "itself when less than %ld s remain, holding no lock, and several %s processes then race "
                                 "each other and reuse one refresh token (a provider that revokes reused tokens logs "
-                                "them all out); give -m above %ld (the default %d leaves a margin)",
+                                "them all out); give -m above %ld (the default %ld leaves a margin)",
                                 rc->min_validity, app, app, p->client_window, app, p->client_window,
-                                DEFAULT_MIN_VALIDITY);
+                                dflt);
     else
         rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
                                 "itself when less than %ld s remain, before credrun%s does; give -m above %ld (the "
-                                "default %d leaves a margin)",
+                                "default %ld leaves a margin)",
                                 rc->min_validity, app, app, p->client_window, rc->supervise ? " --supervise" : "",
-                                p->client_window, DEFAULT_MIN_VALIDITY);
+                                p->client_window, dflt);
 }
 
 /* The files: credentials (links followed), lock file, application locks. */
@@ -109,7 +111,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
     rc->client_id = c->client_id ? c->client_id : p->client_id;
     rc->login_hint = p->login_hint ? p->login_hint : NO_LOGIN_HINT;
     resolve_env(c, p, rc);
-    resolve_plain(c, rc);
+    resolve_plain(c, p, rc);
     if (c->supervise && p->exec_only)
         return cr_fail(err, CR_ERR_USAGE,
                        "--supervise cannot be used with profile %s: the application keeps its tokens in memory and "

@@ -185,6 +185,7 @@ int main(void)
     /* The applications' own refresh windows. */
     p = resolve(NULL, "codex", NULL, CR_OK);
     ok(p && p->client_window == 300 && p->client_unlocked, "codex refreshes by itself, unlocked, inside 300 s");
+    ok(p && p->min_validity == 900, "codex's default -m is 900 s: a 5-minute timer (up to 5.5 min apart) keeps it out");
     profile_free(p);
     p = resolve(NULL, "claude", NULL, CR_OK);
     ok(p && p->client_window == 300 && !p->client_unlocked, "claude refreshes by itself, under its lock, inside 300 s");
@@ -215,6 +216,7 @@ int main(void)
         {"[x]\nfile = ${HOME\n", "test.conf:2: file: malformed ${"},
         {"[a]\ninherit = b\n[b]\ninherit = a\n", "inherits in a circle"},
         {"[x]\nenv = A=B\n", "test.conf:2: env: give a variable name"},
+        {"[x]\nmin-validity = 0\n", "test.conf:2: min-validity: give SECONDS"},
         {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
         {"[x]\nclient-window = 300 locked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
         {"[x]\nclient-window = 300unlocked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
