@@ -13,6 +13,7 @@
 
 #include "applock.h"
 #include "expiry.h"
+#include "fileown.h"
 #include "log.h"
 
 #define POLL_MS 50
@@ -83,7 +84,7 @@ static int try_ofd(void *arg, bool block)
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = open(sp->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    int f = fileown_open_lock(sp->path, NULL, true);
     if (f < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {

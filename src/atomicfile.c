@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "fileown.h"
 #include "log.h"
 #include "util.h"
 
@@ -137,6 +138,9 @@ enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const s
         atomic_abort(a);
         return CR_ERR_CANT_WRITE;
     }
+    /* The temp file (and a rescue file made of it) is the old file's owner's
+     * from the start; a failed chown is a warning. */
+    fileown_give(a->fd, target, old, true);
     int fa = posix_fallocate(a->fd, 0, (off_t)reserve);
     if (fa != 0 && fa != EOPNOTSUPP && fa != EINVAL) {
         cant_write(err, "reserve space for the new credentials", a->dir, fa);
@@ -171,9 +175,7 @@ enum cr_status atomic_commit(struct atomic_file *a, const void *data, size_t len
     step = "truncate";
     if (ftruncate(a->fd, (off_t)len) != 0)
         goto fail;
-    /* Keep the old file's owner and mode; ignore EPERM when not root. */
-    if (fchown(a->fd, a->uid, a->gid) != 0 && errno != EPERM)
-        goto fail;
+    /* Keep the old file's mode (its owner: atomic_prepare). */
     step = "set the mode of";
     if (fchmod(a->fd, a->mode) != 0)
         goto fail;

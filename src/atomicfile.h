@@ -35,8 +35,9 @@ struct atomic_file {
 /* Make sure target can be replaced before anything irreversible happens:
  * refuse a target that is a mount point (a single-file bind mount cannot be
  * renamed over), create the temp file (O_EXCL|O_NOFOLLOW, 0600) and reserve
- * reserve bytes for it. old gives the owner and mode to keep. On failure
- * nothing is left behind and err says what to do. */
+ * reserve bytes for it. old gives the owner and mode to keep: the temp file
+ * is given old's owner and group at once (fileown_give: a warning when that
+ * fails). On failure nothing is left behind and err says what to do. */
 enum cr_status atomic_prepare(struct atomic_file *a, const char *target, const struct stat *old, size_t reserve,
                               struct cr_err *err) __attribute__((__nonnull__));
 

@@ -122,8 +122,8 @@ static void usage(FILE *out)
           "Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
           "75 lock busy or rate limited, 76 bad token response, 77 log in again,\n"
-          "78 request refused or profiles.conf malformed, 126/127 COMMAND not\n"
-          "executable/not found.\n"
+          "78 request refused, profiles.conf malformed or a file anyone may write,\n"
+          "126/127 COMMAND not executable/not found.\n"
           "See credrun(1).\n",
           out);
 }

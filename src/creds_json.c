@@ -178,7 +178,7 @@ static enum cr_status json_load(struct creds *c, const char *buf, size_t len, st
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d, column %d)", jerr.line, jerr.column);
     }
     c->doc = root;
     if (!json_is_object(root)) {

@@ -93,7 +93,7 @@ static json_t *decode(struct decoder *d, json_t *in, bool as_key)
         if (n >= 1 && s[0] == '^' && !(n == 2 && s[1] == ' ')) {
             int i = code_index(s, n);
             if (i < 0 || i >= d->cache.filled) {
-                cr_fail(d->err, CR_ERR_CREDS_MALFORMED, "not valid Transit: the cache code \"%s\" names no earlier string", s);
+                cr_fail(d->err, CR_ERR_CREDS_MALFORMED, "not valid Transit: a cache code names no earlier string");
                 return NULL;
             }
             return json_incref(d->cache.e[i]);
@@ -499,7 +499,7 @@ static enum cr_status transit_load(struct creds *c, const char *buf, size_t len,
     json_error_t jerr;
     json_t *raw = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
     if (!raw) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d: %s)", jerr.line, jerr.text);
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d, column %d)", jerr.line, jerr.column);
     }
     struct decoder *d = xcalloc(1, sizeof *d);
     cr_clear(err);

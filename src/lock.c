@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "fileown.h"
 #include "lock.h"
 
 static volatile sig_atomic_t timed_out;
@@ -97,11 +98,9 @@ enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *ar
     return st;
 }
 
-enum cr_status lock_open(const char *path, int *fd, struct cr_err *err)
+enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_err *err)
 {
-    int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-    if (f < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
-        f = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    int f = fileown_open_lock(path, like, false);
     if (f < 0) {
         if (errno == ELOOP)
             return cr_fail(err, CR_ERR_CANT_WRITE, "lock file %s is a symbolic link; remove it or pass --lock-file", path);

@@ -34,11 +34,15 @@ double lock_wait_remaining(const struct lock_wait *w) __attribute__((__nonnull__
 enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg)
     __attribute__((__nonnull__(1, 2)));
 
-/* Open (creating it 0600 if needed) the lock file at path, close-on-exec, and
- * store the descriptor in *fd. A file that exists but cannot be opened for
- * writing is opened read-only: flock works on that too. Symbolic links are
- * refused. On failure a message is put in err. */
-enum cr_status lock_open(const char *path, int *fd, struct cr_err *err) __attribute__((__nonnull__));
+/* Open the lock file at path, close-on-exec, and store the descriptor in
+ * *fd. A missing one is created 0644 (less what its directory withholds)
+ * and, when root creates it, given to the owner and group of the file like
+ * (the credentials; NULL: of the lock's directory): see fileown_open_lock.
+ * A file that exists but cannot be opened for writing is opened read-only:
+ * flock works on that too. Symbolic links are refused. On failure a message
+ * is put in err. */
+enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_err *err)
+    __attribute__((__nonnull__(1, 3, 4)));
 
 /* Take an exclusive flock(2) on fd within the limits of w. */
 enum cr_status lock_take(int fd, const struct lock_wait *w) __attribute__((__nonnull__));

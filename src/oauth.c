@@ -140,14 +140,13 @@ char *oauth_request_body_shaped(enum oauth_body kind, const struct oauth_shape *
     return s;
 }
 
-/* Copy the OAuth error code into r->error: printable characters only, so a
- * hostile server cannot put escape sequences on the user's terminal. */
+/* Copy the OAuth error code into r->error when it is a plain word
+ * (invalid_grant): anything else is answer content that may hold a secret
+ * or escape sequences, and is never put in a message. */
 static void set_error(struct oauth_response *r, const char *code)
 {
-    size_t o = 0;
-    for (const char *p = code; *p && o < sizeof r->error - 1; p++)
-        r->error[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-    r->error[o] = '\0';
+    if (is_plain_word(code))
+        snprintf(r->error, sizeof r->error, "%s", code);
 }
 
 /* The error code of an error answer: OAuth's "error" string, or Codex-style
@@ -256,7 +255,7 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
             st = cr_fail(err, CR_ERR_REQUEST_REFUSED,
                      "token endpoint refused the request (%ld %s); check --token-url, --client-id and the scopes; the "
                      "refresh token was kept",
-                     status, r->error[0] ? r->error : "no error code");
+                     status, r->error[0] ? r->error : "no error code credrun shows");
         }
     } else {
         st = cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered with unexpected status %ld", status);

@@ -234,16 +234,16 @@ static enum cr_status ini_parse(const char *text, const char *origin, const char
             *close = '\0';
             char *name = trim(l + 1);
             if (!valid_section_name(name)) {
-                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: bad profile name '%s': use letters, digits, '-', '_', '.' (and one '/' "
-                         "before a provider)", origin, line, name);
+                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: bad profile name: use letters, digits, '-', '_', '.' (and one '/' "
+                         "before a provider)", origin, line);
             }
             skipping = !section_wanted(name, only);
             if (skipping)
                 continue;
             const struct ini_section *dup = ini_find(ini, name);
             if (dup) {
-                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] is already defined at line %d", origin, line, name,
-                         dup->line);
+                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] is already defined at line %d", origin, line,
+                         is_plain_word(name) ? name : "...", dup->line);
             }
             if (ini->n == ini->cap) {
                 ini->cap = ini->cap ? 2 * ini->cap : 8;
@@ -634,7 +634,10 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
     if (rc == 1)
         rc = apply_store(p, st, key, v, err);
     if (rc == 1) {
-        cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        if (is_plain_word(key)) /* a typo; never quote what may be a pasted secret */
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        else
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key");
         return -1;
     }
     return rc;
@@ -669,7 +672,7 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
         return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: claude, eca, codex, relay, json; others are defined in %s)",
-                 name, conf);
+                 is_plain_word(name) ? name : "...", conf);
     }
     const char *parent = u ? section_inherit(u) : NULL;
     if (!parent)
@@ -681,7 +684,8 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
     if (parent) {
         if (depth >= MAX_INHERIT || strcmp(parent, name) == 0) {
             st = cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] inherits in a circle (or more than %d deep)",
-                         u ? us->origin : bi->origin, u ? u->line : b->line, name, MAX_INHERIT);
+                         u ? us->origin : bi->origin, u ? u->line : b->line, is_plain_word(name) ? name : "...",
+                         MAX_INHERIT);
         } else {
             st = build(bi, us, conf, parent, depth + 1, p, err);
         }
@@ -851,7 +855,7 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
         while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
             q++;
         if (q == name || q >= end || (*q != '}' && !(*q == ':' && q + 1 < end && q[1] == '-'))) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...} in '%s': use ${NAME} or ${NAME:-default}", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...}: use ${NAME} or ${NAME:-default}");
             return -1;
         }
         char var[128];
@@ -880,7 +884,7 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
             }
         }
         if (c >= end) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${ in '%s'", s);
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${");
             return -1;
         }
         if (val && *val)

@@ -15,6 +15,7 @@
 #include "atomicfile.h"
 #include "creds.h"
 #include "expiry.h"
+#include "fileown.h"
 #include "http.h"
 #include "lock.h"
 #include "log.h"
@@ -210,14 +211,16 @@ static enum cr_status load_creds(const struct run_config *rc, struct creds *c, s
     char *buf = NULL;
     size_t len = 0;
     enum cr_status st = file_read(rc->credentials, &buf, &len, sb, err);
+    if (st == CR_OK)
+        st = fileown_check_creds(rc->credentials, sb, err); /* anyone could have written it: refuse */
     if (st == CR_OK) {
         st = creds_load(c, rc->format, rc->fields, buf, len, err);
-        secret_free_n(buf, len);
         if (st != CR_OK) {
             cr_wrap(err, "credentials file %s", rc->credentials);
             cr_append(err, "fix it or log in again");
         }
     }
+    secret_free_n(buf, len);
     if (st == CR_OK && f)
         keep_token(f, &c->t, expiry_now_ms());
     return st;
@@ -324,7 +327,7 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
 {
     struct lock_wait w;
     fresh_init(rc, f, &w, err);
-    enum cr_status st = lock_open(rc->lock_file, &f->lock_fd, err);
+    enum cr_status st = lock_open(rc->lock_file, rc->credentials, &f->lock_fd, err);
     if (st != CR_OK && access(rc->credentials, F_OK) != 0)
         /* No login at all (its directory is missing too): say that. */
         return cr_fail(err, CR_ERR_CREDS_MISSING,
@@ -385,8 +388,12 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
 {
     char *spath = state_path(rc->credentials);
     struct state ss;
-    state_load(&ss, spath);
-    enum cr_status st = admit(rc, &ss, c, f, err);
+    enum cr_status st = state_load(&ss, spath, sb, err);
+    if (st != CR_OK) {
+        free(spath);
+        return st;
+    }
+    st = admit(rc, &ss, c, f, err);
     bool again = st == CR_OK;
     for (int round = 0; again; round++) {
         again = false;

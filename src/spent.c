@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileown.h"
 #include "spent.h"
 #include "util.h"
 
@@ -34,12 +35,12 @@ static double ts_seconds(struct timespec t)
 /* A directory we may trust with markers: ours (or creds' owner's) and
  * writable by no one else, who could plant a marker (a refused refresh) or
  * remove one (a token sent twice). */
-static enum cr_status check_dir(const struct spent_dir *sd, const struct stat *creds, struct cr_err *err)
+static enum cr_status check_dir(struct spent_dir *sd, const struct stat *creds, struct cr_err *err)
 {
-    struct stat st;
-    if (fstat(sd->fd, &st) != 0)
+    if (fstat(sd->fd, &sd->owner) != 0)
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot examine %s: %s; the refresh token was not spent", sd->path,
                        strerror(errno));
+    const struct stat st = sd->owner;
     if (st.st_uid != geteuid() && !(creds && st.st_uid == creds->st_uid))
         return cr_fail(err, CR_ERR_CANT_WRITE,
                        "%s belongs to user %u, not to this user or the credentials' owner; the refresh token was "
@@ -71,14 +72,8 @@ enum cr_status spent_open(struct spent_dir *sd, const char *credentials, const s
         if (mkdir(sd->path, 0700) == 0) {
             int fd = open(sd->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             /* root refreshing another user's file: the directory is theirs */
-            if (fd >= 0 && creds && geteuid() == 0 && creds->st_uid != 0 &&
-                fchown(fd, creds->st_uid, creds->st_gid) != 0) {
-                cr_fail(err, CR_ERR_CANT_WRITE, "cannot give %s to the credentials' owner: %s", sd->path,
-                        strerror(errno));
-                close(fd);
-                spent_close(sd);
-                return err->status;
-            }
+            if (fd >= 0 && creds && geteuid() == 0)
+                fileown_give(fd, sd->path, creds, false);
             sd->fd = fd;
         } else if (errno != EEXIST) {
             cr_fail(err, CR_ERR_CANT_WRITE,
@@ -112,12 +107,23 @@ void spent_close(struct spent_dir *sd)
     sd->path = NULL;
 }
 
+/* Root made the file name (open as fd) in sd: give it to the directory's owner. */
+static void give_to_owner(const struct spent_dir *sd, int fd, const char *name)
+{
+    if (geteuid() != 0 || sd->owner.st_uid == 0)
+        return;
+    char *path = xasprintf("%s/%s", sd->path, name);
+    fileown_give(fd, path, &sd->owner, false);
+    free(path);
+}
+
 enum cr_status spent_now(struct spent_dir *sd, struct timespec *now, struct cr_err *err)
 {
     int fd = openat(sd->fd, SPENT_CLOCK_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0)
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open %s/%s to read the filesystem's clock: %s", sd->path,
                        SPENT_CLOCK_NAME, strerror(errno));
+    give_to_owner(sd, fd, SPENT_CLOCK_NAME);
     struct stat st;
     /* NULL: "now", which a network filesystem's server decides */
     if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
@@ -172,6 +178,7 @@ enum cr_status spent_record(struct spent_dir *sd, const char *refresh_token, str
     for (int tries = 0; tries < 3; tries++) {
         int fd = openat(sd->fd, m->name, MARKER_OPEN_FLAGS, 0600);
         if (fd >= 0) {
+            give_to_owner(sd, fd, m->name);
             char host[64] = "";
             if (gethostname(host, sizeof host - 1) != 0)
                 snprintf(host, sizeof host, "?");

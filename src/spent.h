@@ -25,8 +25,9 @@
 /* The marker directory, opened once (O_DIRECTORY|O_NOFOLLOW); markers are
  * reached through fd, so nothing that replaces the path later is followed. */
 struct spent_dir {
-    int fd;     /* -1 when closed */
-    char *path; /* <credentials>.credrun.spent, owned */
+    int fd;            /* -1 when closed */
+    char *path;        /* <credentials>.credrun.spent, owned */
+    struct stat owner; /* the directory's status: root gives the files it makes in it to its owner */
 };
 
 enum spent_outcome {
@@ -57,7 +58,9 @@ void spent_name(const char *refresh_token, char name[SHA256_HEX]) __attribute__(
 /* Open the marker directory of credentials, creating it 0700 when missing
  * (owned, when root runs for another user, by creds' owner and group; creds
  * may be NULL). An existing one must be a real directory owned by this user
- * or creds' owner and writable by no one else. On CR_OK sd is open: close it
+ * or creds' owner and writable by no one else. Markers and the clock file
+ * root makes in it are given to the directory's owner and group
+ * (fileown_give). On CR_OK sd is open: close it
  * with spent_close. CR_ERR_CANT_WRITE (73) otherwise, with a message saying
  * the token was not spent and what to fix. */
 enum cr_status spent_open(struct spent_dir *sd, const char *credentials, const struct stat *creds, struct cr_err *err)

@@ -15,6 +15,7 @@
 
 #include "atomicfile.h"
 #include "expiry.h"
+#include "fileown.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -47,6 +48,21 @@ static void copy_printable(char *dst, size_t n, const char *src)
     for (const char *p = src; p && *p && o < n - 1; p++)
         dst[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
     dst[o] = '\0';
+}
+
+/* Copy a word the file gives for a message (a reason: "429", "no answer";
+ * an error code: invalid_grant) into dst, or "" when it is anything else:
+ * a message never quotes a file's other contents. */
+static void copy_word(char *dst, size_t n, const char *src)
+{
+    dst[0] = '\0';
+    size_t len = src ? strlen(src) : 0;
+    if (!len || len >= n)
+        return;
+    bool status = len <= 3 && strspn(src, "0123456789") == len;
+    bool words = src[0] != ' ' && strspn(src, "abcdefghijklmnopqrstuvwxyz_ ") == len;
+    if (status || words)
+        memcpy(dst, src, len + 1);
 }
 
 /* True when s is a SHA-256 in lower-case hex. */
@@ -91,7 +107,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
         }
         s->kind = strcmp(k, "rate_limited") == 0 ? STATE_COOL_RATE : STATE_COOL_FAIL;
         s->step = step ? (unsigned)json_integer_value(step) : 0;
-        copy_printable(s->reason, sizeof s->reason, json_string_value(reason));
+        copy_word(s->reason, sizeof s->reason, json_string_value(reason));
     }
     json_t *q = json_object_get(root, "quarantine");
     if (q) {
@@ -101,7 +117,7 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
             goto out;
         }
         memcpy(s->dead, id, SHA256_HEX);
-        copy_printable(s->dead_error, sizeof s->dead_error, json_string_value(json_object_get(q, "error")));
+        copy_word(s->dead_error, sizeof s->dead_error, json_string_value(json_object_get(q, "error")));
     }
 out:
     json_decref(root);
@@ -145,7 +161,7 @@ char *state_format(const struct state *s)
     return out;
 }
 
-void state_load(struct state *s, const char *path)
+enum cr_status state_load(struct state *s, const char *path, const struct stat *creds, struct cr_err *err)
 {
     state_init(s);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -154,14 +170,27 @@ void state_load(struct state *s, const char *path)
             s->existed = true;
             log_warn("cannot read the state file %s (%s); ignoring it", path, strerror(errno));
         }
-        return;
+        return CR_OK;
     }
     s->existed = true;
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_SIZE) {
         log_warn("state file %s is not a small regular file; ignoring it", path);
         close(fd);
-        return;
+        return CR_OK;
+    }
+    if (!fileown_trusted(&sb, creds)) {
+        /* planted by someone else: its cooldown or quarantine means nothing */
+        log_warn("state file %s belongs to user %u, neither this user nor the credentials' owner; ignoring it "
+                 "(it is replaced)",
+                 path, (unsigned)sb.st_uid);
+        s->dirty = true;
+        close(fd);
+        return CR_OK;
+    }
+    if (fileown_check_mode("state file", path, &sb, err) != CR_OK) {
+        close(fd);
+        return err->status;
     }
     char buf[STATE_MAX_SIZE + 1];
     size_t n = 0;
@@ -172,17 +201,18 @@ void state_load(struct state *s, const char *path)
         if (r < 0) {
             log_warn("cannot read the state file %s (%s); ignoring it", path, strerror(errno));
             close(fd);
-            return;
+            return CR_OK;
         }
         n += (size_t)r;
     }
     close(fd);
-    struct cr_err err;
-    if (state_parse(s, buf, n, &err) != CR_OK) {
+    struct cr_err perr;
+    if (state_parse(s, buf, n, &perr) != CR_OK) {
         s->dirty = true; /* replace it at the next save */
-        log_warn("state file %s is malformed (%s); ignoring it", path, err.msg);
+        log_warn("state file %s is malformed (%s); ignoring it", path, perr.msg);
     }
     s->existed = true;
+    return CR_OK;
 }
 
 void state_save(struct state *s, const char *path, const struct stat *creds)

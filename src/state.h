@@ -80,9 +80,13 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
 char *state_format(const struct state *s) __attribute__((__nonnull__, __returns_nonnull__));
 
 /* Read the state file at path into s. A missing file is an empty state; an
- * unreadable or malformed one is reported with a warning and then treated as
- * empty (the next save replaces it). Never fails. */
-void state_load(struct state *s, const char *path) __attribute__((__nonnull__));
+ * unreadable or malformed one, or one that belongs to neither this user nor
+ * the credentials' owner (creds: the credentials' status; see
+ * fileown_trusted), is reported with a warning and then treated as empty
+ * (the next save replaces it). CR_ERR_UNSAFE_FILE, with err saying the
+ * chmod to run, for a trusted one that anyone may write; CR_OK otherwise. */
+enum cr_status state_load(struct state *s, const char *path, const struct stat *creds, struct cr_err *err)
+    __attribute__((__nonnull__));
 
 /* If s changed, write it to path atomically (0600, owned like creds), or
  * remove the file when s is empty. Call only under the credential lock. A

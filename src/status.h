@@ -20,6 +20,7 @@ enum cr_status {
     CR_ERR_REQUEST_REFUSED, /* 78: the endpoint refused our request (invalid_client, other 4xx) */
     CR_ERR_PROFILES_CONF,   /* 78: profiles.conf cannot be read or is malformed */
     CR_ERR_BASE_URL,        /* 78: the file's own base URL gives a token URL credrun refuses */
+    CR_ERR_UNSAFE_FILE,     /* 78: credentials or state file anyone could have written */
     CR_ERR_EXEC,            /* 126: COMMAND found but not executable */
     CR_ERR_NOT_FOUND,       /* 127: COMMAND not found */
     CR_STATUS_COUNT

@@ -149,3 +149,14 @@ int parse_seconds(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+bool is_plain_word(const char *s)
+{
+    size_t n = 0;
+    if (*s < 'a' || *s > 'z')
+        return false;
+    for (; s[n]; n++)
+        if (n >= 40 || !((s[n] >= 'a' && s[n] <= 'z') || strchr("_-./", s[n])))
+            return false;
+    return true;
+}

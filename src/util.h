@@ -3,6 +3,7 @@
 #ifndef CREDRUN_UTIL_H
 #define CREDRUN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,13 @@ const char *path_basename(const char *path) __attribute__((__nonnull__));
  * return the final path, newly allocated; otherwise a copy of path. Costs one
  * readlink(2) when path is not a link. */
 char *path_follow_links(const char *path) __attribute__((__nonnull__));
+
+/* True when s may be quoted in a message although it came from a file or an
+ * answer: a word of a fixed vocabulary (a profiles.conf key or profile
+ * name, an OAuth error code), 1 to 40 lower-case ASCII letters and '_', '-',
+ * '.', '/', starting with a letter. A token (digits, capitals) never
+ * passes. */
+bool is_plain_word(const char *s) __attribute__((__nonnull__));
 
 /* Parse a non-negative integer that fits in a long; 0 on success, -1 on junk. */
 int parse_long(const char *s, long min, long max, long *out) __attribute__((__nonnull__));

@@ -107,13 +107,24 @@ static void test_open(void)
         spent_close(&sd);
         cr_clear(&err);
         is_int(spent_open(&sd, creds, &owner, &err), CR_OK, "root uses a directory owned by the credentials' owner");
+        struct spent_mark m;
+        struct timespec now;
+        spent_record(&sd, "rt-owned", &m, &err);
+        spent_now(&sd, &now, &err);
+        char marker[4096], clock[4096];
+        snprintf(marker, sizeof marker, "%s/%s", sdpath, m.name);
+        snprintf(clock, sizeof clock, "%s/%s", sdpath, SPENT_CLOCK_NAME);
+        struct stat cst;
+        ok(lstat(marker, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534 && lstat(clock, &cst) == 0 &&
+               cst.st_uid == 65534 && cst.st_gid == 65534,
+           "the marker and the clock file root makes there are the owner's too");
         spent_close(&sd);
         cr_clear(&err);
         is_int(spent_open(&sd, creds, NULL, &err), CR_ERR_CANT_WRITE, "but not one owned by a third user");
         ok(strstr(err.msg, "belongs to user 65534") != NULL, "saying whose it is: %s", err.msg);
         rm_tree();
     } else {
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
             ok(1, "# skip not root: ownership by the credentials' owner not tested");
     }
 

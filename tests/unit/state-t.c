@@ -273,7 +273,8 @@ static void test_file(void)
     struct stat creds;
     stat(dir, &creds);
     struct state s, back;
-    state_load(&s, path);
+    struct cr_err err;
+    ok(state_load(&s, path, &creds, &err) == CR_OK, "a missing state file loads");
     ok(state_empty(&s) && !s.existed, "a missing state file is an empty state");
     s.kind = STATE_COOL_FAIL;
     s.until_ms = NOW;
@@ -282,7 +283,7 @@ static void test_file(void)
     state_save(&s, path, &creds);
     struct stat sb;
     ok(stat(path, &sb) == 0 && (sb.st_mode & 07777) == 0600, "the state file is written 0600");
-    state_load(&back, path);
+    ok(state_load(&back, path, &creds, &err) == CR_OK, "the state file loads");
     ok(back.existed && back.kind == STATE_COOL_FAIL && back.until_ms == NOW, "and read back");
     struct state_answer a = answer(CR_OK, 200, "");
     state_record(&back, &a, ID_A, NOW, 0);
