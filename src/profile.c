@@ -68,7 +68,8 @@ const char profile_builtin_text[] =
     "token-url = https://auth.openai.com/oauth/token\n"
     "client-id = app_EMoamEEZ73f0CkXaXp7hrann\n"
     "\n"
-    "# OpenAI Codex CLI: expiry from the access token's JWT, last_refresh set\n"
+    "# OpenAI Codex CLI: expiry from the access token's JWT, last_refresh set;\n"
+    "# Codex flocks auth.lock, then auth.json.lock (LOCK_NB), only to write\n"
     "[codex]\n"
     "file = ${CODEX_HOME:-~/.codex}/auth.json\n"
     "codec = json\n"
@@ -84,7 +85,8 @@ const char profile_builtin_text[] =
     "login-hint = codex login\n"
     "client-window = 300 unlocked\n"
     "min-validity = 900\n"
-    "lock = none\n"
+    "lock = refresh flock {dir}/auth.lock\n"
+    "lock = refresh flock {dir}/auth.json.lock nonblock\n"
     "\n"
     "# AgentWorkforce relay / relayfile cloud session\n"
     "[relay]\n"
@@ -352,7 +354,7 @@ static bool lock_path_ok(const char *t)
     return t[0] == '/' || strncmp(t, "{file}", 6) == 0 || strncmp(t, "{dir}", 5) == 0 || strncmp(t, "{realdir}", 9) == 0;
 }
 
-/* lock = none | refresh|write mkdir|fcntl PATH [stale=N] [optional] */
+/* lock = none | refresh|write mkdir|fcntl|flock PATH [stale=N] [optional] [nonblock] */
 static int add_lock(struct profile *p, const char *v, struct cr_err *err)
 {
     if (strcmp(v, "none") == 0)
@@ -363,7 +365,7 @@ static int add_lock(struct profile *p, const char *v, struct cr_err *err)
     struct profile_lock l = {.stale_s = 0};
     int rc = -1;
     if (!role || !kind || !path) {
-        bad_value(err, "lock", "give refresh|write mkdir|fcntl PATH [stale=SECONDS] [optional]");
+        bad_value(err, "lock", "give refresh|write mkdir|fcntl|flock PATH [stale=SECONDS] [optional] [nonblock]");
         goto out;
     }
     if (strcmp(role, "refresh") == 0)
@@ -379,8 +381,10 @@ static int add_lock(struct profile *p, const char *v, struct cr_err *err)
         l.stale_s = 10;
     } else if (strcmp(kind, "fcntl") == 0) {
         l.kind = APPLOCK_FCNTL;
+    } else if (strcmp(kind, "flock") == 0) {
+        l.kind = APPLOCK_FLOCK;
     } else {
-        bad_value(err, "lock", "the kind is mkdir (a lock directory) or fcntl (a record lock)");
+        bad_value(err, "lock", "the kind is mkdir (a lock directory), fcntl (a record lock) or flock");
         goto out;
     }
     if (!lock_path_ok(path)) {
@@ -393,8 +397,10 @@ static int add_lock(struct profile *p, const char *v, struct cr_err *err)
             l.stale_s = (int)n;
         } else if (strcmp(w, "optional") == 0) {
             l.optional = true;
+        } else if (strcmp(w, "nonblock") == 0 && l.kind == APPLOCK_FLOCK) {
+            l.nonblock = true;
         } else {
-            bad_value(err, "lock", "after the path only stale=SECONDS (mkdir) and optional may follow");
+            bad_value(err, "lock", "after the path only stale=SECONDS (mkdir), nonblock (flock) and optional may follow");
             goto out;
         }
     }
@@ -1127,7 +1133,8 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
         free(a);
         free(b);
         free(c);
-        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
+        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional,
+                                             .nonblock = l->nonblock};
     }
     free(dir);
     free(realdir);

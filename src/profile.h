@@ -35,6 +35,7 @@ struct profile_lock {
     char *path;
     int stale_s;
     bool optional;
+    bool nonblock; /* flock: LOCK_NB, retried */
 };
 
 struct profile {

@@ -268,14 +268,14 @@ def first(pred, start=0, what=""):
             return i
     sys.exit("credrun never did: %s" % what)
 fd = lambda l: re.search(r"= (\d+)$", l).group(1)
-i_lock = first(lambda l: re.search(r'open(at)?\(.*["/]auth\.lock"', l) and "ENOENT" not in l,
+i_lock = first(lambda l: re.search(r'open(at)?\(.*["/]auth\.lock".* = \d+$', l),
                what="open auth.lock")
 f1 = fd(lines[i_lock])
-i_ex = first(lambda l: re.search(r"flock\(%s, LOCK_EX(\|LOCK_NB)?\) = 0" % f1, l), i_lock, "flock auth.lock")
-i_jlock = first(lambda l: re.search(r'open(at)?\(.*["/]auth\.json\.lock"', l), i_ex,
+i_ex = first(lambda l: re.search(r"flock\(%s, LOCK_EX(\|LOCK_NB)?\)\s+= 0" % f1, l), i_lock, "flock auth.lock")
+i_jlock = first(lambda l: re.search(r'open(at)?\(.*["/]auth\.json\.lock".* = \d+$', l), i_ex,
                 "open auth.json.lock after auth.lock")
 f2 = fd(lines[i_jlock])
-i_nb = first(lambda l: re.search(r"flock\(%s, LOCK_EX(\|LOCK_NB)?\) = 0" % f2, l), i_jlock, "flock auth.json.lock")
+i_nb = first(lambda l: re.search(r"flock\(%s, LOCK_EX(\|LOCK_NB)?\)\s+= 0" % f2, l), i_jlock, "flock auth.json.lock")
 i_conn = first(lambda l: "connect(" in l and "htons(%s)" % port in l, what="connect to the mock")
 i_ren = first(lambda l: re.search(r'rename\w*\(.*["/]auth\.json"[,)]', l), what="rename onto auth.json")
 assert i_nb < i_conn, "the token request was sent before Codex's locks were held"
@@ -328,4 +328,31 @@ PY
     run flock -x "$CODEX_HOME/auth.lock" "$CREDRUN" -p codex --token-url "$MOCK_URL/oauth/token" -w 0.3 --refresh
     [ "$status" = 75 ] || fail "-w 0.3: status $status, expected 75: $output"
     [ "$(mockctl stats token_requests)" = 0 ]
+}
+
+@test "while something holds only auth.json.lock, credrun -p codex retries its LOCK_NB within -w and refreshes once it is free" {
+    command -v flock >/dev/null || skip "flock(1) is not installed"
+    codex_login 200
+    exec {holder}>"$CODEX_HOME/auth.json.lock"
+    flock -x "$holder"
+    crx -w 60 --refresh 3>&- {holder}>&- &
+    pid=$!
+    # Barrier: credrun holds auth.lock and has auth.json.lock open, retrying.
+    for ((i = 0; i < 3000; i++)); do
+        readlink /proc/$pid/fd/* 2>/dev/null | grep -q '/auth\.json\.lock$' && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -0 "$pid" 2>/dev/null || { exec {holder}>&-; fail "credrun did not wait for auth.json.lock"; }
+    run flock -n "$CODEX_HOME/auth.lock" true
+    [ "$status" = 1 ] || { exec {holder}>&-; fail "credrun did not hold auth.lock while it waited"; }
+    [ "$(mockctl stats token_requests)" = 0 ] || fail "credrun sent its refresh while auth.json.lock was held"
+    exec {holder}>&-
+    wait "$pid"
+    [ "$(mockctl stats grants)" = 1 ]
+    python3 -c "$AUTH_CHECK" "$AUTH"
+    # and -w bounds the retries
+    run flock -x "$CODEX_HOME/auth.json.lock" "$CREDRUN" -p codex --token-url "$MOCK_URL/oauth/token" -w 0.3 --refresh
+    [ "$status" = 75 ] || fail "-w 0.3: status $status, expected 75: $output"
+    [ "$(mockctl stats token_requests)" = 1 ]
 }

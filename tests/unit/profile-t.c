@@ -118,7 +118,7 @@ int main(void)
     ok(p->n_store == 1 && strcmp(p->store[0].member, "id_token") == 0 &&
            strcmp(p->store[0].pointer, "/tokens/id_token") == 0,
        "codex: a new id_token is stored");
-    ok(p->env == NULL && p->n_locks == 0, "codex: no env, no lock");
+    ok(p->env == NULL && p->n_locks == 2, "codex: no env, Codex's two write locks");
     profile_free(p);
 
     p = resolve(NULL, "relay", NULL, CR_OK);
@@ -186,6 +186,10 @@ int main(void)
     p = resolve(NULL, "codex", NULL, CR_OK);
     ok(p && p->client_window == 300 && p->client_unlocked, "codex refreshes by itself, unlocked, inside 300 s");
     ok(p && p->min_validity == 900, "codex's default -m is 900 s: a 5-minute timer (up to 5.5 min apart) keeps it out");
+    ok(p && p->n_locks == 2 && p->locks[0].kind == APPLOCK_FLOCK && !p->locks[0].nonblock && !p->locks[0].write &&
+           strcmp(p->locks[0].path, "{dir}/auth.lock") == 0 && p->locks[1].kind == APPLOCK_FLOCK && p->locks[1].nonblock &&
+           strcmp(p->locks[1].path, "{dir}/auth.json.lock") == 0,
+       "codex holds its write locks while refreshing: flock auth.lock, then auth.json.lock with LOCK_NB");
     profile_free(p);
     p = resolve(NULL, "claude", NULL, CR_OK);
     ok(p && p->client_window == 300 && !p->client_unlocked, "claude refreshes by itself, under its lock, inside 300 s");
@@ -216,6 +220,8 @@ int main(void)
         {"[x]\nfile = ${HOME\n", "test.conf:2: file: malformed ${"},
         {"[a]\ninherit = b\n[b]\ninherit = a\n", "inherits in a circle"},
         {"[x]\nenv = A=B\n", "test.conf:2: env: give a variable name"},
+        {"[x]\nlock = refresh mkdir {file}.lock nonblock\n", "test.conf:2: lock: after the path"},
+        {"[x]\nlock = refresh lockf {file}.lock\n", "test.conf:2: lock: the kind is mkdir"},
         {"[x]\nmin-validity = 0\n", "test.conf:2: min-validity: give SECONDS"},
         {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
         {"[x]\nclient-window = 300 locked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
