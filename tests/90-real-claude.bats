@@ -6,13 +6,14 @@
 # while credrun does, it waits on its own lock and adopts credrun's tokens.
 
 load test_helper
+load real/interop
 
 setup_file() { mock_start; }
 teardown_file() { mock_stop; }
 setup() {
     skip_unless_enabled REAL "the real Claude Code is not run"
-    CLAUDE="$TESTS_DIR/real/node_modules/.bin/claude"
-    [ -x "$CLAUDE" ] || skip "Claude Code is not installed: run npm install in tests/real"
+    CLAUDE=$(real_client claude)
+    [ -x "$CLAUDE" ] || skip "Claude Code is not installed: run npm install in tests/real ($CLAUDE)"
     "$CLAUDE" --version >/dev/null 2>&1 || skip "Claude Code does not run here (Node.js too old?)"
     mockctl reset
     export HOME="$BATS_TEST_TMPDIR/home"
@@ -48,6 +49,74 @@ file_access_token() { json_get "$CREDS" "['claudeAiOauth']['accessToken']"; }
     assert_output --partial "credrun-mock-reply"
     [ "$(mockctl stats grants)" = 1 ]
     [ "$(mockctl stats last_api_token)" = "$(file_access_token)" ]
+    interop_note claude kept "yes: with --no-env it sent the token credrun had just refreshed into the file, and refreshed nothing itself"
+}
+
+# The lock timeline of claude's own refreshes, from strace: its token URL is
+# allow-listed, so its refresh request shows as a connection to the proxy (a
+# closed loopback port), and cannot reach the mock.
+claude_own_refresh_setup() {
+    command -v strace >/dev/null 2>&1 || skip "strace is not installed"
+    export HTTPS_PROXY=http://127.0.0.1:1 https_proxy=http://127.0.0.1:1 NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
+    TRACE="$BATS_TEST_TMPDIR/strace"
+}
+LOCK_TIMELINE='
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+def t(l):
+    h, m, s = l.split()[1].split(":")
+    return (int(h) * 60 + int(m)) * 60 + float(s)
+held, takes, waits, bad, out = None, 0, 0, [], []
+for l in lines:
+    if re.search(r"mkdir\w*\(.*\.oauth_refresh\.lock\"", l):
+        if re.search(r"= 0$", l):
+            if held is not None:
+                bad.append(l)
+            held, takes = t(l), takes + 1
+        elif "EEXIST" in l:
+            waits += 1
+    elif re.search(r"rmdir\(.*\.oauth_refresh\.lock\"", l) and l.endswith("= 0"):
+        out.append((held, t(l)))
+        held = None
+    elif "connect(" in l and "htons(1)" in l and held is not None and len(out) == 0 and "req" not in globals():
+        req = t(l)
+assert takes > 0, "claude never took .oauth_refresh.lock"
+assert not bad, "a .oauth_refresh.lock was taken while held: %s" % bad[0]
+if sys.argv[2] == "one":
+    assert "req" in globals(), "no refresh request while the lock was held"
+    print("mkdir .oauth_refresh.lock %.0f ms before its refresh request, rmdir %.0f ms after"
+          % ((req - out[0][0]) * 1000, (out[0][1] - req) * 1000))
+else:
+    print("%d takes of .oauth_refresh.lock, one at a time, %d waits on it" % (takes, waits))
+'
+
+@test "the real claude refreshes by itself inside its 5-minute window only under .oauth_refresh.lock: mkdir before its request, rmdir after" {
+    claude_own_refresh_setup
+    # 200 s left and no token in the environment: claude refreshes by itself
+    strace -f -tt -e trace=mkdir,mkdirat,rmdir,connect -o "$TRACE" "$CLAUDE" -p "say hi" > /dev/null 2>&1 || true
+    run python3 -c "$LOCK_TIMELINE" "$TRACE" one
+    echo "$output"
+    assert_success
+    interop_note claude locks "$output"
+}
+
+@test "three real claudes inside their window take .oauth_refresh.lock one at a time, never two at once" {
+    claude_own_refresh_setup
+    local -a pids=()
+    for i in 1 2 3; do
+        (
+            while [ ! -e "$BATS_TEST_TMPDIR/go" ]; do sleep 0.01; done
+            exec strace -f -tt -e trace=mkdir,mkdirat,rmdir,connect -o "$TRACE.$i" "$CLAUDE" -p "say hi"
+        ) > /dev/null 2>&1 3>&- &
+        pids+=($!)
+    done
+    touch "$BATS_TEST_TMPDIR/go"
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    sort -k2 "$TRACE".[123] > "$TRACE"
+    run python3 -c "$LOCK_TIMELINE" "$TRACE" three
+    echo "$output"
+    assert_success
+    interop_note claude races "no (serialized under its lock: $output); reuse itself cannot be seen offline: its token URL is allow-listed"
 }
 
 @test "a claude that wants to refresh while credrun refreshes waits on its lock and adopts credrun's tokens" {

@@ -12,6 +12,7 @@
 # codex_exec/0.171.0 (...) for Codex's own. See NOTES-codex.md.
 
 load test_helper
+load real/interop
 
 CODEX_CLIENT_ID=app_EMoamEEZ73f0CkXaXp7hrann
 
@@ -57,8 +58,8 @@ teardown() { kill_background; }
 need_codex() {
     command -v node >/dev/null 2>&1 || skip "node is not installed: the real Codex needs Node.js and npm"
     command -v npm >/dev/null 2>&1 || skip "npm is not installed: run npm install in tests/real"
-    CODEX="$TESTS_DIR/real/node_modules/.bin/codex"
-    [ -x "$CODEX" ] || skip "Codex is not installed: run npm install in tests/real"
+    CODEX=$(real_client codex)
+    [ -x "$CODEX" ] || skip "Codex is not installed: run npm install in tests/real ($CODEX)"
     "$CODEX" --version >/dev/null 2>&1 || skip "Codex does not run here"
 }
 
@@ -134,6 +135,7 @@ assert_codex_kept_out() {
     local min_grants=$1 runs
     run mockctl agents
     echo "token requests by User-Agent:"$'\n'"$output"
+    interop_note codex kept "$(mockctl ua-count --other-than credrun/) own token requests, $(mockctl ua-count credrun/) by credrun, $(mockctl stats invalid_grant) invalid_grant (${BATS_TEST_DESCRIPTION%%:*})"
     [ "$(mockctl stats invalid_grant)" = 0 ] || fail "invalid_grant: $(mockctl stats invalid_grant)"
     [ "$(mockctl ua-count --other-than credrun/)" = 0 ] || fail "Codex sent token requests of its own"
     [ "$(mockctl ua-count credrun/)" -ge "$min_grants" ] || fail "credrun refreshed only $(mockctl ua-count credrun/) times"
@@ -159,6 +161,28 @@ assert_codex_kept_out() {
     assert_output --partial "credrun-mock-reply"
     [ "$(mockctl ua-count credrun/)" = 0 ]
     [ "$(mockctl ua-count codex_)" -ge 1 ]
+}
+
+@test "three codex processes left inside their 300 s window race each other and reuse a refresh token (what credrun keeps them from)" {
+    need_codex
+    # Refreshed tokens last 295 s too: each process stays inside its window.
+    codex_login 295
+    local -a pids=()
+    for i in 1 2 3; do
+        (
+            while [ ! -e "$BATS_TEST_TMPDIR/go" ]; do sleep 0.01; done
+            exec "$CODEX" exec --skip-git-repo-check "say hi" </dev/null > "$BATS_TEST_TMPDIR/race.$i" 2>&1
+        ) 3>&- &
+        pids+=($!)
+    done
+    touch "$BATS_TEST_TMPDIR/go"
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    own=$(mockctl ua-count codex_) reused=$(mockctl stats invalid_grant)
+    interop_note codex races "$([ "$reused" -gt 0 ] && echo yes || echo no): 3 processes inside the window sent $own token requests, $reused refused as reused"
+    [ "$(mockctl ua-count credrun/)" = 0 ]
+    [ "$own" -ge 2 ] || fail "codex sent $own token requests"
+    # the pinned version races; make interop reports whatever a new one does
+    [ -n "${CREDRUN_INTEROP_NOTES:-}" ] || [ "$reused" -gt 0 ] || fail "codex did not race itself"
 }
 
 @test "exec mode: 3 concurrent loops of credrun -p codex -m 320 -- codex exec: codex never refreshes, credrun rotates, nothing is reused" {
@@ -225,7 +249,7 @@ assert_codex_kept_out() {
     strace -f -tt -e trace=flock,open,openat,rename,renameat,renameat2,connect \
         -o "$BATS_TEST_TMPDIR/strace" "$CODEX" exec --skip-git-repo-check "say hi" </dev/null >/dev/null 2>&1
     [ "$(mockctl ua-count codex_)" = 1 ]
-    python3 - "$BATS_TEST_TMPDIR/strace" "$CODEX_HOME" "$port" <<'PY'
+    run python3 - "$BATS_TEST_TMPDIR/strace" "$CODEX_HOME" "$port" <<'PY'
 import re, sys
 path, home, port = sys.argv[1:4]
 lines = open(path).read().splitlines()
@@ -245,8 +269,16 @@ i_nb = first(lambda l: l.startswith(pid + " ") and "flock(%s, LOCK_EX|LOCK_NB) =
 i_ren = first(lambda l: re.search(r'rename\w*\(.*["/]auth\.json"[,)]', l), i_nb)
 conns = [i for i, l in enumerate(lines) if "connect(" in l and "htons(%s)" % port in l]
 assert conns and conns[0] < i_lock, "the refresh request is sent before the locks"
-print("auth.lock LOCK_EX line %d, auth.json.lock LOCK_EX|LOCK_NB line %d, rename line %d" % (i_ex, i_nb, i_ren))
+def t(i):
+    h, m, sec = lines[i].split()[1].split(":")
+    return (int(h) * 60 + int(m)) * 60 + float(sec)
+req = t(conns[0])
+print("after its refresh request: flock auth.lock LOCK_EX +%.0f ms, auth.json.lock LOCK_EX|LOCK_NB +%.0f ms, "
+      "rename onto auth.json +%.0f ms" % ((t(i_ex) - req) * 1000, (t(i_nb) - req) * 1000, (t(i_ren) - req) * 1000))
 PY
+    echo "$output"
+    assert_success
+    interop_note codex locks "$output"
 }
 
 # credrun under strace: it holds auth.lock, then auth.json.lock, from before its
@@ -296,7 +328,8 @@ PY
     touch "$CODEX_HOME/auth.lock"
     exec {holder}>"$CODEX_HOME/auth.lock"
     flock -x "$holder"
-    crx --refresh 3>&- {holder}>&- &
+    # exec: $! is credrun itself, not the subshell a backgrounded function runs in
+    (exec "$CREDRUN" -p codex --token-url "$MOCK_URL/oauth/token" --refresh) 3>&- {holder}>&- &
     pid=$!
     # Barrier: credrun has auth.lock open and is blocked in flock(2) or in a
     # sleep between tries (x86_64 syscalls 73, 35, 230).
@@ -335,7 +368,7 @@ PY
     codex_login 200
     exec {holder}>"$CODEX_HOME/auth.json.lock"
     flock -x "$holder"
-    crx -w 60 --refresh 3>&- {holder}>&- &
+    (exec "$CREDRUN" -p codex --token-url "$MOCK_URL/oauth/token" -w 60 --refresh) 3>&- {holder}>&- &
     pid=$!
     # Barrier: credrun holds auth.lock and has auth.json.lock open, retrying.
     for ((i = 0; i < 3000; i++)); do
