@@ -48,6 +48,9 @@ def ir(v):
     return "{:,}".format(int(v)) if v and v.isdigit() else "-"
 
 
+IR_GOAL = 210000  # issue 12
+
+
 def main():
     work = sys.argv[1]
     e = env(work)
@@ -114,6 +117,9 @@ def main():
     print(line)
     print("supervising parent, idle CPU: %s" % e.get("supervise", "n/a"))
     print(line)
+    print("refresh on a GlusterFS volume (--force --refresh, fuse.glusterfs):")
+    print("  %s" % e.get("gluster", "n/a").replace("gluster: ", "", 1))
+    print(line)
     worst = max(med[2], med[3]) / flock
     verdict = "met" if worst <= GOAL else "NOT met"
     print("goal: fresh path <= %.2fx flock(1) in both scopes (aim %.2fx): %s (%.2fx, %.2fx)" % (
@@ -121,6 +127,10 @@ def main():
     for k in sorted(e):
         if k.startswith("check_"):
             print("check: %s" % e[k])
+    if e.get("ir_fixture"):
+        print("fast path, instructions until execve: %s (credrun -- /bin/true, bench/fresh-credentials.json as"
+              " ~/.claude/.credentials.json, env -i HOME PATH; flock(1) the same way: %s; goal <= %s)" % (
+                  ir(e.get("ir_fixture")), ir(e.get("ir_fixture_flock")), ir(str(IR_GOAL))))
     print("peak RSS: median ru_maxrss of 20 runs (5 for the refresh), which spans the exec of /bin/true;")
     print("instructions: valgrind callgrind, user space, until the wrapped command's execve"
           " (/bin/true and the refresh: whole run)")

@@ -30,6 +30,10 @@
 # with CREDRUN, TOKEN_URL, MOCK_PORT_FILE, MOCKCTL and BENCH_WORK (a scratch
 # directory) in its environment; what it prints is the table's supervise row.
 #
+# GlusterFS: bench/gluster.sh times a forced refresh on a GlusterFS volume
+# (tests/gluster.bash), with and without the settle wait; it says "skipped"
+# and why where GlusterFS cannot run (not root, no FUSE, no glusterd).
+#
 # Exit status: 0 when every check held (timings are reported, never judged
 # here), 1 when a check failed, 2 when a tool is missing.
 set -euo pipefail
@@ -211,7 +215,10 @@ ir_until_exec() { # the Ir of the process part that ends in execve
     local d=$work/cg
     rm -rf "$d"
     mkdir "$d"
-    timeout 60 valgrind --tool=callgrind --dump-before=execve --callgrind-out-file="$d/cg.%p" "$@" \
+    # IR_ENV set: valgrind runs in an environment of PATH and IR_ENV alone
+    local envp=()
+    [ -n "${IR_ENV:-}" ] && envp=(env -i PATH=/usr/bin:/bin "$IR_ENV")
+    timeout 60 "${envp[@]}" valgrind --tool=callgrind --dump-before=execve --callgrind-out-file="$d/cg.%p" "$@" \
         >/dev/null 2>"$d/log" || return 0
     # part 1 of the process that called execve: for flock(1) its forked
     # child, which carries the counts of everything flock did before fork
@@ -226,6 +233,18 @@ ir_whole() {
 }
 if $have_valgrind; then
     say "instruction counts (callgrind)"
+    # The fast-path figure: `credrun -- /bin/true` with the default profile
+    # and bench/fresh-credentials.json (322 bytes, expires in 2100) as
+    # ~/.claude/.credentials.json, in a fixed two-variable environment so that
+    # the count does not depend on the caller's (ld.so's tunables scan every
+    # variable). flock(1) is measured the same way.
+    fx=$work/fixture
+    mkdir -p "$fx/.claude"
+    cp "$bench/fresh-credentials.json" "$fx/.claude/.credentials.json"
+    chmod 600 "$fx/.claude/.credentials.json"
+    : >"$fx/flock.lock"
+    put ir_fixture "$(IR_ENV="HOME=$fx" ir_until_exec "$credrun" -- /bin/true)"
+    put ir_fixture_flock "$(IR_ENV="HOME=$fx" ir_until_exec flock "$fx/flock.lock" /bin/true)"
     put ir_flock "$(ir_until_exec "${flock_[@]}")"
     put ir_true "$(ir_whole /bin/true)"
     put ir_fresh "$(ir_until_exec "${fresh[@]}")"
@@ -282,6 +301,11 @@ if "$credrun" --help | grep -q -- '--supervise' && [ -f "$bench/supervise-idle.s
 else
     put supervise "n/a (no --supervise in credrun --help, or no bench/supervise-idle.sh)"
 fi
+
+# --- a refresh on a GlusterFS volume (skipped where it cannot run) -----------
+say "a refresh on GlusterFS (two FUSE client mounts; needs root)"
+put gluster "$(BENCH_WORK=$work timeout 120 bash "$bench/gluster.sh" "$credrun" "$top" 2>/dev/null ||
+    echo "gluster: skipped: bench/gluster.sh did not finish")"
 
 put system "$(uname -sr), $(nproc) CPUs, $(hyperfine --version), locale $locale_in_use, ${rounds} rounds x ${runs} runs"
 python3 "$bench/report.py" "$work"

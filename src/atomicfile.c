@@ -19,17 +19,26 @@
 
 enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, struct cr_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO or a device must not stall the open under the
+     * lock; it is refused below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             return cr_fail(err, CR_ERR_CREDS_MISSING,
                            "credentials file %s does not exist: log in first, or pass --credentials", path);
         return cr_fail(err, CR_ERR_CREDS_MISSING, "cannot open credentials file %s: %s", path, strerror(errno));
     }
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        cr_fail(err, CR_ERR_CREDS_MISSING, "credentials file %s is not a regular file", path);
+    if (fstat(fd, st) != 0) {
+        cr_fail(err, CR_ERR_CREDS_MISSING, "cannot read credentials file %s: %s", path, strerror(errno));
         close(fd);
         return CR_ERR_CREDS_MISSING;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        cr_fail(err, CR_ERR_NOT_REGULAR,
+                "credentials file %s is %s, not a regular file: point --credentials at the file that holds the tokens",
+                path, file_kind(st->st_mode));
+        close(fd);
+        return CR_ERR_NOT_REGULAR;
     }
     if (st->st_size > FILE_MAX_SIZE) {
         cr_fail(err, CR_ERR_CREDS_MALFORMED, "credentials file %s is larger than %ld bytes", path, FILE_MAX_SIZE);

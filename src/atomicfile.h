@@ -17,7 +17,8 @@
 
 /* Read the whole file at path into a newly allocated, NUL-terminated *buf
  * (wipe it after use) and its status into *st. CR_ERR_CREDS_MISSING when it
- * does not exist or cannot be read. */
+ * does not exist or cannot be read, CR_ERR_NOT_REGULAR (without blocking)
+ * when it is a FIFO, a device or a directory. */
 enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat *st, struct cr_err *err)
     __attribute__((__nonnull__));
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -43,15 +44,46 @@ struct tokens {
     char *extra[CREDS_MAX_EXTRA]; /* new values for fields->extra[i] (wiped), NULL: unchanged */
 };
 
-struct creds;
-
-/* A file format: JSON with pointers, Transit, ... */
+/* A file format's primitives over a jansson tree. creds.c walks pointers,
+ * extracts the fields, and stores them in one order with these alone; a
+ * format adds nothing else. "node" is always a node of the document's own
+ * tree (doc), borrowed. */
 struct creds_format {
-    /* Parse buf; fill c->doc and c->t. On failure fill err (never a token). */
-    enum cr_status (*load)(struct creds *c, const char *buf, size_t len, struct cr_err *err);
-    /* Write c->t back into c->doc and serialize the whole document into a
-     * newly allocated *out (wipe it after use). */
-    enum cr_status (*store)(struct creds *c, char **out, size_t *outlen, struct cr_err *err);
+    /* Parse buf into a new *doc whose root is a map. CR_OK, or
+     * CR_ERR_CREDS_MALFORMED with err filled (never quoting the file). */
+    enum cr_status (*parse)(const char *buf, size_t len, void **doc, struct cr_err *err);
+    /* The root map of doc (borrowed). */
+    json_t *(*root)(void *doc);
+    /* The child of node named by a decoded pointer token (a member name or
+     * an array index), or NULL. */
+    json_t *(*child)(json_t *node, const char *key, size_t keylen);
+    /* The text of a plain string v (unescaped, borrowed) and its length, or
+     * NULL when v is not one (not a string, or a tagged value). */
+    const char *(*string)(json_t *v, size_t *len);
+    /* True when v is a list (of scopes), not a map or a scalar. */
+    bool (*is_list)(json_t *v);
+    /* A new string value holding s (new reference); s NULL: the format's
+     * "no token" value. */
+    json_t *(*make_string)(const char *s);
+    /* A new list of the space-separated words of s (new reference). */
+    json_t *(*make_list)(const char *s);
+    /* A new empty map as doc writes maps (new reference). */
+    json_t *(*make_map)(void *doc);
+    /* Put value (stolen, even on failure) as the child key of node: a map's
+     * member (added when absent) or, where the format allows, an existing
+     * array slot. 0, or -1 when node cannot hold it. */
+    int (*put)(json_t *node, const char *key, json_t *value);
+    /* A string v as an expiry in unit: 1 and *n the number written in the
+     * unit (to be scaled), 0 and *ms an absolute time, -1 when it is not a
+     * time this format can hold. Remembers its form in doc for make_time. */
+    int (*read_time)(void *doc, json_t *v, enum expiry_unit unit, double *n, int64_t *ms);
+    /* The expiry ms (within EXPIRY_MIN_MS..EXPIRY_MAX_MS) written as doc
+     * wrote it, in unit (new reference). */
+    json_t *(*make_time)(void *doc, enum expiry_unit unit, int64_t ms);
+    /* A deep copy of doc, to try a store on. */
+    void *(*copy)(void *doc);
+    /* Serialize doc into a newly allocated *out (wipe it after use). */
+    enum cr_status (*dump)(void *doc, char **out, size_t *outlen, struct cr_err *err);
     void (*free_doc)(void *doc);
 };
 
@@ -59,7 +91,6 @@ struct creds {
     const struct creds_format *format;
     const struct creds_fields *fields;
     void *doc;
-    int style; /* format-specific output style (JSON: indent, 0 compact) */
     struct tokens t;
 };
 
@@ -87,6 +118,18 @@ void creds_set_extra(struct creds *c, size_t i, const char *value) __attribute__
 /* Serialize the document with the current tokens. */
 enum cr_status creds_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
     __attribute__((__nonnull__));
+
+/* Before a refresh token is spent: prove that the successor can be stored.
+ * The access and refresh pointers must name a value in the file, the store
+ * code is run into a copy of the document with stand-in tokens, and the
+ * result must read back with them. CR_OK, or CR_ERR_CANNOT_PLACE with err
+ * naming the pointer (the caller adds which file). Only on the refresh path:
+ * it copies the whole document. */
+enum cr_status creds_check_store(const struct creds *c, struct cr_err *err) __attribute__((__nonnull__));
+
+/* An expiry number n written in unit (s or ms) as epoch ms: 0, or -1 when
+ * out of range. For the formats' read_time. */
+int creds_unit_ms(double n, enum expiry_unit unit, int64_t *ms) __attribute__((__nonnull__));
 
 /* Free the document and wipe the tokens. */
 void creds_free(struct creds *c);

@@ -28,8 +28,9 @@
 #define CACHE_MAX (CACHE_DIGITS * CACHE_DIGITS)
 #define TRANSIT_INT_MAX 9007199254740991LL /* 2^53 - 1: larger integers are written "~i..." */
 
-/* How the expiry was written, so a store writes it the same way. */
-enum expiry_form { FORM_NUMBER, FORM_TILDE_I, FORM_TILDE_M, FORM_TILDE_T, FORM_STRING };
+/* How the expiry was written, so a store writes it the same way. FORM_UNIT:
+ * as the unit says (a number, or an RFC 3339 string). */
+enum expiry_form { FORM_UNIT, FORM_TILDE_I, FORM_TILDE_M, FORM_TILDE_T };
 
 struct transit_doc {
     json_t *tree;  /* the document with every cache code replaced by its string */
@@ -121,6 +122,15 @@ static json_t *decode(struct decoder *d, json_t *in, bool as_key)
                 map = is_map_marker(v);
             json_array_append_new(out, v);
         }
+        json_t *pairs = json_array_get(out, 1);
+        if ((map && n % 2 == 0) || (n == 2 && json_is_string(json_array_get(out, 0)) &&
+                                    strcmp(json_string_value(json_array_get(out, 0)), "~#cmap") == 0 &&
+                                    json_is_array(pairs) && json_array_size(pairs) % 2 == 1)) {
+            json_decref(out);
+            cr_fail(d->err, CR_ERR_CREDS_MALFORMED,
+                    "not valid Transit: a map has a key without a value; restore the file from its application");
+            return NULL;
+        }
         return out;
     }
     if (json_is_object(in)) {
@@ -200,6 +210,8 @@ static json_t *encode(struct encoder *e, json_t *in, bool as_key)
  * escaped the same way. NULL when v is a tagged scalar ("~:kw", "~i1"). */
 static const char *string_value(json_t *v, size_t *n)
 {
+    if (!json_is_string(v))
+        return NULL;
     const char *s = json_string_value(v);
     *n = json_string_length(v);
     if (*n >= 2 && s[0] == '~') {
@@ -211,9 +223,12 @@ static const char *string_value(json_t *v, size_t *n)
     return s;
 }
 
-/* A Transit string holding s: escaped when it starts with ~, ^ or `. */
+/* A Transit string holding s: escaped when it starts with ~, ^ or `; null
+ * when s is NULL. */
 static json_t *string_new(const char *s)
 {
+    if (!s)
+        return json_null();
     if (s[0] == '~' || s[0] == '^' || s[0] == '`') {
         char *e = xasprintf("~%s", s);
         json_t *v = json_string(e);
@@ -267,84 +282,45 @@ static json_t *child_of(json_t *node, const char *key, size_t keylen)
     return child(node, key, keylen, &pos);
 }
 
-/* The node at ptr below root, or NULL. Tokens are strings as written, so
- * "~:auth" names the keyword :auth. */
-static json_t *pointer_get(json_t *root, const char *ptr)
+static json_t *transit_root(void *doc)
 {
-    return jsonptr_get(root, ptr, child_of);
+    return ((struct transit_doc *)doc)->tree;
 }
 
-/* Put value (stolen) as the member key of a map (array form or object). */
-static int map_put(json_t *map, const char *key, json_t *value)
+/* A list, not a map written as an array. */
+static bool is_list(json_t *v)
 {
-    if (json_is_object(map))
-        return json_object_set_new(map, key, value);
+    return json_is_array(v) && !(json_array_size(v) > 0 && is_map_marker(json_array_get(v, 0)));
+}
+
+static json_t *make_list(const char *s)
+{
+    return jsonptr_words(s, string_new);
+}
+
+static json_t *make_map(void *p)
+{
+    struct transit_doc *doc = p;
+    return doc->verbose ? json_object() : json_pack("[s]", "^ ");
+}
+
+/* Put value (stolen) as the member key of a map (array form or object), or
+ * at an existing index of a list. A ~#cmap is never written into. */
+static int put(json_t *node, const char *key, json_t *value)
+{
+    if (json_is_object(node))
+        return json_object_set_new(node, key, value); /* frees value on failure */
     ssize_t pos;
-    if (child(map, key, strlen(key), &pos) && pos >= 0)
-        return json_array_set_new(map, (size_t)pos, value);
-    if (!json_is_array(map) || json_array_size(map) == 0 || !is_map_marker(json_array_get(map, 0))) {
+    if (child(node, key, strlen(key), &pos) && pos >= 0)
+        return json_array_set_new(node, (size_t)pos, value);
+    json_t *k = is_list(node) || !json_is_array(node) ? NULL : json_string(key);
+    if (!k) {
         json_decref(value);
         return -1;
     }
-    json_array_append_new(map, json_string(key));
-    json_array_append_new(map, value);
+    json_array_append_new(node, k);
+    json_array_append_new(node, value);
     return 0;
-}
-
-/* Set the value at ptr to value (stolen), creating missing maps on the way.
- * 0, or -1 when a step is neither a map nor an array. */
-static int pointer_set(json_t *root, const char *ptr, json_t *value, bool verbose)
-{
-    json_t *node = root;
-    const char *p = ptr;
-    while (*p == '/') {
-        const char *end = strchr(p + 1, '/');
-        if (!end)
-            end = p + strlen(p);
-        char *tok = jsonptr_token(p + 1, end);
-        ssize_t pos;
-        json_t *next = child(node, tok, strlen(tok), &pos);
-        if (!*end) {
-            int rc;
-            if (next && pos >= 0 && !is_map_marker(json_array_get(node, 0)))
-                rc = json_array_set_new(node, (size_t)pos, value);
-            else
-                rc = map_put(node, tok, value);
-            free(tok);
-            return rc;
-        }
-        if (!next || json_is_null(next)) {
-            next = verbose ? json_object() : json_pack("[s]", "^ ");
-            if (map_put(node, tok, next) != 0) {
-                free(tok);
-                json_decref(value);
-                return -1;
-            }
-        }
-        free(tok);
-        if (!json_is_array(next) && !json_is_object(next))
-            break;
-        node = next;
-        p = end;
-    }
-    json_decref(value);
-    return -1;
-}
-
-static enum cr_status get_string(json_t *root, const char *ptr, char **out, struct cr_err *err)
-{
-    *out = NULL;
-    json_t *v = ptr ? pointer_get(root, ptr) : NULL;
-    if (!v || json_is_null(v))
-        return CR_OK;
-    size_t n;
-    const char *s = json_is_string(v) ? string_value(v, &n) : NULL;
-    if (!s || memchr(s, '\0', n)) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a string", ptr);
-    }
-    if (n > 0)
-        *out = xstrdup(s);
-    return CR_OK;
 }
 
 /* Parse decimal digits (optionally signed) filling all of s[0..n). */
@@ -364,66 +340,50 @@ static int parse_int(const char *s, size_t n, long long *out)
     return 0;
 }
 
-static enum cr_status get_expiry(struct creds *c, struct transit_doc *doc, struct cr_err *err)
+static int read_time(void *p, json_t *v, enum expiry_unit unit, double *num, int64_t *ms)
 {
-    const struct creds_fields *f = c->fields;
-    c->t.expires_ms = EXPIRY_UNKNOWN;
-    doc->expiry_form = f->unit == EXPIRY_UNIT_RFC3339 ? FORM_STRING : FORM_NUMBER;
-    if (f->unit == EXPIRY_UNIT_JWT) {
-        if (c->t.access)
-            c->t.expires_ms = creds_jwt_exp_ms(c->t.access);
-        return CR_OK;
-    }
-    json_t *v = f->expiry ? pointer_get(doc->tree, f->expiry) : NULL;
-    if (!v || json_is_null(v))
-        return CR_OK;
-    double scale = f->unit == EXPIRY_UNIT_S ? 1000 : 1;
-    if (json_is_number(v)) {
-        double ms = json_number_value(v) * scale;
-        if (!(ms > -9.2e18 && ms < 9.2e18)) {
-            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is out of range", f->expiry);
-        }
-        c->t.expires_ms = (int64_t)ms;
-        return CR_OK;
-    }
-    const char *s = json_is_string(v) ? json_string_value(v) : "";
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    struct transit_doc *doc = p;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
     long long i;
-    if (n > 2 && s[0] == '~' && (s[1] == 'i' || s[1] == 'n') && f->unit != EXPIRY_UNIT_RFC3339 &&
+    doc->expiry_form = FORM_UNIT;
+    if (n > 2 && s[0] == '~' && (s[1] == 'i' || s[1] == 'n') && unit != EXPIRY_UNIT_RFC3339 &&
         parse_int(s + 2, n - 2, &i) == 0 && i > -9200000000000000LL && i < 9200000000000000LL) {
         doc->expiry_form = FORM_TILDE_I;
-        c->t.expires_ms = (int64_t)((double)i * scale);
-        return CR_OK;
+        *num = (double)i;
+        return 1;
     }
     if (n > 2 && s[0] == '~' && s[1] == 'm' && parse_int(s + 2, n - 2, &i) == 0) {
         doc->expiry_form = FORM_TILDE_M;
-        c->t.expires_ms = i;
-        return CR_OK;
+        *ms = i;
+        return 0;
     }
-    int64_t ms;
-    if (n > 2 && s[0] == '~' && s[1] == 't' && expiry_parse_rfc3339(s + 2, &ms) == 0) {
+    if (n > 2 && s[0] == '~' && s[1] == 't' && expiry_parse_rfc3339(s + 2, ms) == 0) {
         doc->expiry_form = FORM_TILDE_T;
-        c->t.expires_ms = ms;
-        return CR_OK;
+        return 0;
     }
-    if (f->unit == EXPIRY_UNIT_RFC3339 && n > 0 && s[0] != '~' && expiry_parse_rfc3339(s, &ms) == 0) {
-        c->t.expires_ms = ms;
-        return CR_OK;
-    }
-    return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a time Transit can hold", f->expiry);
+    if (unit == EXPIRY_UNIT_RFC3339 && n > 0 && s[0] != '~' && expiry_parse_rfc3339(s, ms) == 0)
+        return 0;
+    return -1;
 }
 
-/* The expiry written in form. */
-static json_t *expiry_value(const struct creds_fields *f, enum expiry_form form, int64_t ms)
+/* The expiry written in the form it was read in. */
+static json_t *make_time(void *p, enum expiry_unit unit, int64_t ms)
 {
+    struct transit_doc *doc = p;
     char buf[64];
-    long long n = f->unit == EXPIRY_UNIT_S ? ms / 1000 : ms;
-    switch (form) {
-    case FORM_NUMBER:
+    long long n = unit == EXPIRY_UNIT_S ? ms / 1000 : ms;
+    switch (doc->expiry_form) {
+    case FORM_UNIT:
+        if (unit == EXPIRY_UNIT_RFC3339) {
+            expiry_format_rfc3339(ms, buf, sizeof buf);
+            return json_string(buf);
+        }
         if (n <= TRANSIT_INT_MAX && n >= -TRANSIT_INT_MAX)
             return json_integer(n);
         /* fall through */
     case FORM_TILDE_I:
+    default:
         snprintf(buf, sizeof buf, "~i%lld", n);
         return json_string(buf);
     case FORM_TILDE_M:
@@ -434,54 +394,7 @@ static json_t *expiry_value(const struct creds_fields *f, enum expiry_form form,
         buf[1] = 't';
         expiry_format_rfc3339(ms, buf + 2, sizeof buf - 2);
         return json_string(buf);
-    case FORM_STRING:
-    default:
-        expiry_format_rfc3339(ms, buf, sizeof buf);
-        return json_string(buf);
     }
-}
-
-static enum cr_status get_scopes(struct creds *c, json_t *root, struct cr_err *err)
-{
-    const char *ptr = c->fields->scopes;
-    json_t *v = ptr ? pointer_get(root, ptr) : NULL;
-    if (!v || json_is_null(v))
-        return CR_OK;
-    if (json_is_string(v))
-        return get_string(root, ptr, &c->t.scope, err);
-    size_t i, n, total = 1;
-    json_t *s;
-    if (!json_is_array(v) || (json_array_size(v) > 0 && is_map_marker(json_array_get(v, 0)))) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
-    }
-    json_array_foreach(v, i, s)
-    {
-        if (!json_is_string(s) || !string_value(s, &n)) {
-            return cr_fail(err, CR_ERR_CREDS_MALFORMED, "%s is not a list of strings", ptr);
-        }
-        total += n + 1;
-    }
-    if (json_array_size(v) == 0)
-        return CR_OK;
-    char *joined = xmalloc(total), *o = joined;
-    json_array_foreach(v, i, s)
-    {
-        const char *str = string_value(s, &n);
-        if (i)
-            *o++ = ' ';
-        memcpy(o, str, n);
-        o += n;
-    }
-    *o = '\0';
-    c->t.scope = joined;
-    return CR_OK;
-}
-
-static json_t *scopes_value(json_t *old, const char *scope)
-{
-    if (json_is_string(old))
-        return string_new(scope);
-    return jsonptr_words(scope, string_new);
 }
 
 static void transit_free_doc(void *p)
@@ -493,9 +406,8 @@ static void transit_free_doc(void *p)
     }
 }
 
-static enum cr_status transit_load(struct creds *c, const char *buf, size_t len, struct cr_err *err)
+static enum cr_status transit_parse(const char *buf, size_t len, void **out, struct cr_err *err)
 {
-    jsonptr_wipe_on_free();
     json_error_t jerr;
     json_t *raw = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
     if (!raw) {
@@ -514,54 +426,35 @@ static enum cr_status transit_load(struct creds *c, const char *buf, size_t len,
         err->status = CR_ERR_CREDS_MALFORMED;
         return CR_ERR_CREDS_MALFORMED;
     }
+    if (!json_is_object(tree) && !(json_array_size(tree) > 0 && is_map_marker(json_array_get(tree, 0)))) {
+        json_decref(tree);
+        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not a Transit map");
+    }
     struct transit_doc *doc = xcalloc(1, sizeof *doc);
     doc->tree = tree;
     doc->verbose = verbose;
     doc->newline = len && buf[len - 1] == '\n';
-    c->doc = doc;
-    if (!json_is_object(tree) && !(json_array_size(tree) > 0 && is_map_marker(json_array_get(tree, 0)))) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not a Transit map");
-    }
-    enum cr_status st;
-    if ((st = get_string(tree, c->fields->access, &c->t.access, err)) != CR_OK ||
-        (st = get_string(tree, c->fields->refresh, &c->t.refresh, err)) != CR_OK ||
-        (st = get_expiry(c, doc, err)) != CR_OK || (st = get_scopes(c, tree, err)) != CR_OK ||
-        (st = get_string(tree, c->fields->base_url, &c->t.base_url, err)) != CR_OK)
-        return st;
+    *out = doc;
     return CR_OK;
 }
 
-static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen, struct cr_err *err)
+static void *transit_copy(void *p)
 {
-    struct transit_doc *doc = c->doc;
-    json_t *root = doc->tree;
-    const struct creds_fields *f = c->fields;
-    const struct tokens *t = &c->t;
-    int bad = 0;
-    bad |= pointer_set(root, f->access, t->access ? string_new(t->access) : json_null(), doc->verbose);
-    if (t->refresh)
-        bad |= pointer_set(root, f->refresh, string_new(t->refresh), doc->verbose);
-    if (f->expiry && f->unit != EXPIRY_UNIT_JWT)
-        bad |= pointer_set(root, f->expiry, expiry_value(f, doc->expiry_form, t->expires_ms), doc->verbose);
-    if (f->scopes && t->scope)
-        bad |= pointer_set(root, f->scopes, scopes_value(pointer_get(root, f->scopes), t->scope), doc->verbose);
-    if (f->last_refresh) {
-        char ts[40];
-        expiry_format_rfc3339(expiry_now_ms(), ts, sizeof ts);
-        bad |= pointer_set(root, f->last_refresh, json_string(ts), doc->verbose);
-    }
-    for (size_t i = 0; i < CREDS_MAX_EXTRA; i++)
-        if (f->extra[i] && t->extra[i])
-            bad |= pointer_set(root, f->extra[i], string_new(t->extra[i]), doc->verbose);
-    if (bad) {
-        return cr_fail(err, CR_ERR_CREDS_MALFORMED, "cannot place the new tokens: a parent of %s is not a map", f->access);
-    }
+    struct transit_doc *doc = p, *c = xmalloc(sizeof *c);
+    *c = *doc;
+    c->tree = json_deep_copy(doc->tree);
+    return c;
+}
+
+static enum cr_status transit_dump(void *p, char **out, size_t *outlen, struct cr_err *err)
+{
+    struct transit_doc *doc = p;
     json_t *coded;
     if (doc->verbose) {
-        coded = json_incref(root);
+        coded = json_incref(doc->tree);
     } else {
         struct encoder e = {.seen = json_object(), .next = 0};
-        coded = encode(&e, root, false);
+        coded = encode(&e, doc->tree, false);
         json_decref(e.seen);
     }
     enum cr_status st = jsonptr_dump(coded, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY, doc->newline, out,
@@ -571,7 +464,18 @@ static enum cr_status transit_store(struct creds *c, char **out, size_t *outlen,
 }
 
 const struct creds_format creds_format_transit = {
-    .load = transit_load,
-    .store = transit_store,
+    .parse = transit_parse,
+    .root = transit_root,
+    .child = child_of,
+    .string = string_value,
+    .is_list = is_list,
+    .make_string = string_new,
+    .make_list = make_list,
+    .make_map = make_map,
+    .put = put,
+    .read_time = read_time,
+    .make_time = make_time,
+    .copy = transit_copy,
+    .dump = transit_dump,
     .free_doc = transit_free_doc,
 };

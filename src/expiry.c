@@ -45,6 +45,16 @@ int64_t expiry_from_expires_in(int64_t now_ms, double s)
     return now_ms + (int64_t)(s * 1000.0);
 }
 
+int64_t expiry_clamp_answer(int64_t now_ms, int64_t ms)
+{
+    /* Compare with now plus a bound: ms itself may be near INT64_MIN/MAX. */
+    if (ms < now_ms + EXPIRES_IN_MIN_S * 1000)
+        return now_ms + EXPIRES_IN_MIN_S * 1000;
+    if (ms > now_ms + EXPIRES_IN_MAX_S * 1000)
+        return now_ms + EXPIRES_IN_MAX_S * 1000;
+    return ms;
+}
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -69,7 +79,7 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
-int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
+int expiry_parse_rfc3339_unbounded(const char *s, int64_t *out_ms)
 {
     int y, mo, d, h, mi, sec, ms = 0;
     const char *p = s;
@@ -113,8 +123,21 @@ int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
     return 0;
 }
 
+int expiry_parse_rfc3339(const char *s, int64_t *out_ms)
+{
+    int64_t t;
+    if (expiry_parse_rfc3339_unbounded(s, &t) != 0 || t < EXPIRY_MIN_MS || t > EXPIRY_MAX_MS)
+        return -1;
+    *out_ms = t;
+    return 0;
+}
+
 void expiry_format_rfc3339(int64_t ms, char *buf, unsigned long buflen)
 {
+    if (ms < EXPIRY_MIN_MS)
+        ms = EXPIRY_MIN_MS;
+    if (ms > EXPIRY_MAX_MS)
+        ms = EXPIRY_MAX_MS;
     time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     int frac = (int)(ms - (int64_t)secs * 1000);
     struct tm tm;

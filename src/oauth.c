@@ -214,7 +214,7 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
         if (shape->expires_at) {
             json_t *ea = json_object_get(root, shape->expires_at);
             if (ea && !json_is_null(ea)) {
-                if (!json_is_string(ea) || expiry_parse_rfc3339(json_string_value(ea), &r->expires_at_ms) != 0) {
+                if (!json_is_string(ea) || expiry_parse_rfc3339_unbounded(json_string_value(ea), &r->expires_at_ms) != 0) {
                     cr_fail(err, CR_ERR_BAD_RESPONSE, "token endpoint answered %ld with a %s that is not an RFC 3339 time", status,
                              shape->expires_at);
                     json_decref(root);
@@ -267,16 +267,18 @@ enum cr_status oauth_parse_response_shaped(long status, const char *body, size_t
 int64_t oauth_response_expiry(const struct oauth_response *r, int64_t now_ms, bool jwt_first, bool *known)
 {
     *known = true;
+    /* An absolute expiry is kept to the window expires_in is: an answer
+     * never makes credrun write a time it could not read back. */
     int64_t jwt = r->access_token && jwt_first ? creds_jwt_exp_ms(r->access_token) : EXPIRY_UNKNOWN;
     if (jwt != EXPIRY_UNKNOWN)
-        return jwt;
+        return expiry_clamp_answer(now_ms, jwt);
     if (r->has_expires_at)
-        return r->expires_at_ms;
+        return expiry_clamp_answer(now_ms, r->expires_at_ms);
     if (r->has_expires_in)
         return expiry_from_expires_in(now_ms, r->expires_in);
     jwt = r->access_token ? creds_jwt_exp_ms(r->access_token) : EXPIRY_UNKNOWN;
     if (jwt != EXPIRY_UNKNOWN)
-        return jwt;
+        return expiry_clamp_answer(now_ms, jwt);
     *known = false;
     return expiry_from_expires_in(now_ms, 0);
 }

@@ -77,7 +77,8 @@ enum cr_status oauth_parse_response_shaped(long http_status, const char *body, s
  * expiry, else its expires_in from now, else the "exp" claim of the new
  * token when it is a JWT (jwt_first puts that first: the file keeps no
  * expiry of its own). *known is false when none of them was there (then the
- * token is taken to live 1 s). */
+ * token is taken to live 1 s). Every result lies in [now + 1 s, now + 1 year],
+ * the window expires_in is clamped to. */
 int64_t oauth_response_expiry(const struct oauth_response *r, int64_t now_ms, bool jwt_first, bool *known)
     __attribute__((__nonnull__(1, 4)));
 

@@ -1,282 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* Profiles: the built-in ones are text in profiles.conf's own format, parsed
- * by the same code as the user's file. A section [NAME] defines or overrides
- * profile NAME; [NAME/PROVIDER] is NAME for one provider; "inherit = OTHER"
- * starts from another profile. See credrun(1), PROFILES. */
+/* Profiles: what each key of profiles.conf means, and inheritance. A section
+ * [NAME] defines or overrides profile NAME; [NAME/PROVIDER] is NAME for one
+ * provider; "inherit = OTHER" starts from another profile. The built-in
+ * profiles are src/profiles.builtin.conf, tokenized at build time
+ * (profile_builtin); the user's profiles.conf is tokenized by ini.c when -p is
+ * given, and both are applied by the same code here. See credrun(1), PROFILES. */
 #include "config.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "log.h"
+#include "ini.h"
+#include "pathexpand.h"
 #include "profile.h"
+#include "profile_keys.h"
 #include "util.h"
 
 #define MAX_INHERIT 8
-#define BUILTIN_ORIGIN "built-in profiles"
-#define CONF_MAX_SIZE (1024 * 1024)
 
-/* The built-in profiles. Researched from each tool's source; see
- * credrun(1) PROFILES. */
-const char profile_builtin_text[] =
-    "# Claude Code 2.1.x: refreshes under proper-lockfile directory locks\n"
-    "[claude]\n"
-    "file = ${CLAUDE_SECURESTORAGE_CONFIG_DIR:-${CLAUDE_CONFIG_DIR:-~/.claude}}/.credentials.json\n"
-    "codec = json\n"
-    "access = /claudeAiOauth/accessToken\n"
-    "refresh = /claudeAiOauth/refreshToken\n"
-    "expiry = /claudeAiOauth/expiresAt\n"
-    "expiry-unit = ms\n"
-    "scopes = /claudeAiOauth/scopes\n"
-    "token-url = https://platform.claude.com/v1/oauth/token\n"
-    "client-id = 9d1c250a-e61b-44d9-88ed-5944d1962f5e\n"
-    "request = json\n"
-    "env = CLAUDE_CODE_OAUTH_TOKEN\n"
-    "login-hint = claude /login\n"
-    "client-window = 300\n"
-    "lock = refresh mkdir {dir}/.oauth_refresh.lock stale=60\n"
-    "lock = refresh mkdir {realdir}.lock stale=60 optional\n"
-    "lock = write mkdir {dir}/.storage-write.lock stale=15\n"
-    "\n"
-    "# ECA's global cache: Transit JSON, one entry per provider under :auth;\n"
-    "# ECA locks it with Java's FileChannel.lock (fcntl) on db.transit.json.lock\n"
-    "[eca]\n"
-    "file = ${XDG_CACHE_HOME:-~/.cache}/eca/db.transit.json\n"
-    "codec = transit\n"
-    "provider = anthropic\n"
-    "access = /~:auth/{provider}/~:api-key\n"
-    "refresh = /~:auth/{provider}/~:refresh-token\n"
-    "expiry = /~:auth/{provider}/~:expires-at\n"
-    "expiry-unit = s\n"
-    "token-url = https://platform.claude.com/v1/oauth/token\n"
-    "client-id = 9d1c250a-e61b-44d9-88ed-5944d1962f5e\n"
-    "request = json\n"
-    "env = none\n"
-    "login-hint = /login in ECA\n"
-    "exec-only = yes\n"
-    "client-window = 60\n"
-    "lock = refresh fcntl {file}.lock\n"
-    "\n"
-    "[eca/openai]\n"
-    "token-url = https://auth.openai.com/oauth/token\n"
-    "client-id = app_EMoamEEZ73f0CkXaXp7hrann\n"
-    "\n"
-    "# OpenAI Codex CLI: expiry from the access token's JWT, last_refresh set;\n"
-    "# Codex flocks auth.lock, then auth.json.lock (LOCK_NB), only to write\n"
-    "[codex]\n"
-    "file = ${CODEX_HOME:-~/.codex}/auth.json\n"
-    "codec = json\n"
-    "access = /tokens/access_token\n"
-    "refresh = /tokens/refresh_token\n"
-    "expiry-unit = jwt\n"
-    "last-refresh = /last_refresh\n"
-    "store = id_token /tokens/id_token\n"
-    "token-url = https://auth.openai.com/oauth/token\n"
-    "client-id = app_EMoamEEZ73f0CkXaXp7hrann\n"
-    "request = json\n"
-    "env = none\n"
-    "login-hint = codex login\n"
-    "client-window = 300 unlocked\n"
-    "min-validity = 900\n"
-    "lock = refresh flock {dir}/auth.lock\n"
-    "lock = refresh flock {dir}/auth.json.lock nonblock\n"
-    "\n"
-    "# AgentWorkforce relay / relayfile cloud session\n"
-    "[relay]\n"
-    "file = ~/.agentworkforce/relay/cloud-auth.json\n"
-    "file = ~/.relayfile/cloud-credentials.json\n"
-    "codec = json\n"
-    "access = /accessToken\n"
-    "refresh = /refreshToken\n"
-    "expiry = /accessTokenExpiresAt\n"
-    "expiry-unit = iso8601\n"
-    "token-url-base = /apiUrl\n"
-    "token-url-path = api/v1/auth/token/refresh\n"
-    "token-url = https://agentrelay.com/cloud/api/v1/auth/token/refresh\n"
-    "client-id = none\n"
-    "request = json:refreshToken\n"
-    "response-access = accessToken\n"
-    "response-refresh = refreshToken\n"
-    "response-expires-at = accessTokenExpiresAt\n"
-    "store = refreshTokenExpiresAt /refreshTokenExpiresAt\n"
-    "store = apiUrl /apiUrl\n"
-    "env = none\n"
-    "login-hint = agent-relay cloud login\n"
-    "lock = refresh mkdir {file}.lock stale=30\n"
-    "\n"
-    "# Any JSON file: give --credentials, --access-field, --refresh-field,\n"
-    "# --expiry-field and --token-url\n"
-    "[json]\n"
-    "codec = json\n"
-    "expiry-unit = s\n"
-    "client-id = none\n"
-    "request = json\n"
-    "env = none\n"
-    "lock = none\n";
-
-static void profile_clear(struct profile *p);
-
-/* ---- INI text ------------------------------------------------------------ */
-
-struct ini_entry {
-    const char *key, *value;
-    int line;
-};
-
-struct ini_section {
-    const char *name;
-    int line;
-    struct ini_entry *e;
-    size_t n, cap;
-};
-
-struct ini {
-    char *buf; /* the text, cut into strings in place */
-    const char *origin;
-    struct ini_section *s;
-    size_t n, cap;
-};
-
-static void ini_free(struct ini *ini)
-{
-    for (size_t i = 0; i < ini->n; i++)
-        free(ini->s[i].e);
-    free(ini->s);
-    free(ini->buf);
-    memset(ini, 0, sizeof *ini);
-}
-
-static bool name_char(int ch)
-{
-    return isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-}
-
-/* True for NAME or NAME/PROVIDER of name characters. */
-static bool valid_section_name(const char *s)
-{
-    const char *slash = strchr(s, '/');
-    if (slash && strchr(slash + 1, '/'))
-        return false;
-    size_t part = 0;
-    for (const char *p = s;; p++) {
-        if (*p == '/' || !*p) {
-            if (part == 0)
-                return false;
-            if (!*p)
-                return true;
-            part = 0;
-        } else if (!name_char((unsigned char)*p)) {
-            return false;
-        } else {
-            part++;
-        }
-    }
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
-}
-
-static const struct ini_section *ini_find(const struct ini *ini, const char *name)
-{
-    for (size_t i = 0; ini && i < ini->n; i++)
-        if (strcmp(ini->s[i].name, name) == 0)
-            return &ini->s[i];
-    return NULL;
-}
-
-/* Is section name NAME or NAME/PROVIDER of base only (NULL: every one)? */
-static bool section_wanted(const char *name, const char *only)
-{
-    if (!only)
-        return true;
-    size_t n = strlen(only);
-    return strncmp(name, only, n) == 0 && (name[n] == '\0' || name[n] == '/');
-}
-
-/* Parse text into sections of key = value entries. With only set, the
- * entries of other sections are skipped unread (the run-time cost of the
- * built-in text on every invocation). */
-static enum cr_status ini_parse(const char *text, const char *origin, const char *only, struct ini *ini, struct cr_err *err)
-{
-    bool skipping = false;
-    memset(ini, 0, sizeof *ini);
-    ini->buf = xstrdup(text);
-    ini->origin = origin;
-    struct ini_section *cur = NULL;
-    int line = 0;
-    for (char *p = ini->buf, *next; p; p = next) {
-        line++;
-        next = strchr(p, '\n');
-        if (next)
-            *next++ = '\0';
-        if (skipping && *p != '[')
-            continue;
-        char *l = trim(p);
-        if (!*l || *l == '#' || *l == ';')
-            continue;
-        if (*l == '[') {
-            char *close = strchr(l, ']');
-            if (!close || *trim(close + 1)) {
-                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: a section header is [NAME] alone on its line", origin, line);
-            }
-            *close = '\0';
-            char *name = trim(l + 1);
-            if (!valid_section_name(name)) {
-                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: bad profile name: use letters, digits, '-', '_', '.' (and one '/' "
-                         "before a provider)", origin, line);
-            }
-            skipping = !section_wanted(name, only);
-            if (skipping)
-                continue;
-            const struct ini_section *dup = ini_find(ini, name);
-            if (dup) {
-                return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: profile [%s] is already defined at line %d", origin, line,
-                         is_plain_word(name) ? name : "...", dup->line);
-            }
-            if (ini->n == ini->cap) {
-                ini->cap = ini->cap ? 2 * ini->cap : 8;
-                ini->s = xrealloc(ini->s, ini->cap * sizeof *ini->s);
-            }
-            cur = &ini->s[ini->n++];
-            memset(cur, 0, sizeof *cur);
-            cur->name = name;
-            cur->line = line;
-            continue;
-        }
-        char *eq = strchr(l, '=');
-        if (!eq) {
-            return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: expected KEY = VALUE or [NAME]", origin, line);
-        }
-        if (!cur) {
-            return cr_fail(err, CR_ERR_PROFILES_CONF, "%s:%d: KEY = VALUE before any [NAME] section", origin, line);
-        }
-        *eq = '\0';
-        if (cur->n == cur->cap) {
-            cur->cap = cur->cap ? 2 * cur->cap : 16;
-            cur->e = xrealloc(cur->e, cur->cap * sizeof *cur->e);
-        }
-        cur->e[cur->n++] = (struct ini_entry){.key = trim(l), .value = trim(eq + 1), .line = line};
-    }
-    return CR_OK;
-}
-
-/* ---- profile values -------------------------------------------------------- */
-
-static void set_str(char **field, const char *value)
+void profile_set_str(char **field, const char *value)
 {
     free(*field);
     *field = value ? xstrdup(value) : NULL;
@@ -295,19 +38,21 @@ static int bad_value(struct cr_err *err, const char *key, const char *what)
 }
 
 /* A pointer must be "/..." and may hold {provider}. */
-static int set_pointer(char **field, const char *key, const char *v, bool optional, struct cr_err *err)
+int profile_set_pointer(char **field, const char *key, const char *v, bool optional, struct cr_err *err)
 {
     if (optional && strcmp(v, "none") == 0) {
-        set_str(field, NULL);
+        profile_set_str(field, NULL);
         return 0;
     }
     if (v[0] != '/')
         return bad_value(err, key, "give a JSON pointer starting with '/' (RFC 6901)");
-    set_str(field, v);
+    if (!utf8_valid(v))
+        return bad_value(err, key, "the JSON pointer is not valid UTF-8: retype it");
+    profile_set_str(field, v);
     return 0;
 }
 
-static int parse_unit(const char *v, enum expiry_unit *u)
+int profile_parse_unit(const char *v, enum expiry_unit *u)
 {
     if (strcmp(v, "s") == 0)
         *u = EXPIRY_UNIT_S;
@@ -322,25 +67,25 @@ static int parse_unit(const char *v, enum expiry_unit *u)
     return 0;
 }
 
-static bool member_name_ok(const char *v)
+bool profile_member_name_ok(const char *v)
 {
     if (!*v)
         return false;
     for (const char *p = v; *p; p++)
-        if (!name_char((unsigned char)*p) && *p != ':')
+        if (!ini_name_char((unsigned char)*p) && *p != ':')
             return false;
     return true;
 }
 
 /* request = json | form | json:NAME */
-static int parse_request(const char *v, enum oauth_body *body, const char **param)
+int profile_parse_request(const char *v, enum oauth_body *body, const char **param)
 {
     *param = NULL;
     if (strcmp(v, "json") == 0)
         *body = OAUTH_BODY_JSON;
     else if (strcmp(v, "form") == 0)
         *body = OAUTH_BODY_FORM;
-    else if (strncmp(v, "json:", 5) == 0 && member_name_ok(v + 5)) {
+    else if (strncmp(v, "json:", 5) == 0 && profile_member_name_ok(v + 5)) {
         *body = OAUTH_BODY_JSON_NAMED;
         *param = v + 5;
     } else
@@ -419,52 +164,190 @@ out:
     return rc;
 }
 
-/* Which lists a section has started anew: its first file, lock or store
- * line replaces the inherited ones. */
-struct apply_state {
-    bool files, locks, stores;
-    bool trusted; /* the built-in text: its URLs and rules are checked by the unit tests */
-};
 
-static void clear_locks(struct profile *p)
+/* The lists a section's first line of a kind replaces. */
+enum key_list { LIST_NONE = 0, LIST_FILES = 1, LIST_LOCKS = 2, LIST_STORES = 4 };
+
+void profile_clear_lists(struct profile *p, unsigned lists)
 {
-    for (size_t i = 0; i < p->n_locks; i++)
-        free(p->locks[i].path);
-    p->n_locks = 0;
+    if (lists & LIST_FILES) {
+        for (size_t i = 0; i < p->n_files; i++)
+            free(p->files[i]);
+        p->n_files = 0;
+    }
+    if (lists & LIST_LOCKS) {
+        for (size_t i = 0; i < p->n_locks; i++)
+            free(p->locks[i].path);
+        p->n_locks = 0;
+    }
+    if (lists & LIST_STORES) {
+        for (size_t i = 0; i < p->n_store; i++) {
+            free(p->store[i].member);
+            free(p->store[i].pointer);
+        }
+        p->n_store = 0;
+    }
 }
 
-/* The keys that say where the tokens are: 0, 1 when key is not one of them,
- * or -1 with err. */
-static int apply_where(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+/* file = RULE | none */
+static int add_file(struct profile *p, bool trusted, const char *v, struct cr_err *err)
 {
-    if (strcmp(key, "inherit") == 0) {
-        if (!valid_section_name(v))
-            return bad_value(err, key, "give a profile name");
-        return 0; /* resolved by the caller */
-    }
-    if (strcmp(key, "file") == 0) {
-        if (!st->files) {
-            for (size_t i = 0; i < p->n_files; i++)
-                free(p->files[i]);
-            p->n_files = 0;
-            st->files = true;
-        }
-        if (strcmp(v, "none") == 0)
-            return 0;
-        if (p->n_files == PROFILE_MAX_FILES)
-            return bad_value(err, key, "at most 4 candidates");
-        char *x;
-        if (!st->trusted) {
-            if (profile_expand_path(v, &x, err) != 0) {
-                cr_wrap(err, "%s", key);
-                return -1;
-            }
-            free(x);
-        }
-        p->files[p->n_files++] = xstrdup(v);
+    if (strcmp(v, "none") == 0)
         return 0;
+    if (p->n_files == PROFILE_MAX_FILES)
+        return bad_value(err, "file", "at most 4 candidates");
+    if (!trusted) {
+        char *x;
+        if (pathexpand(v, &x, err) != 0) {
+            cr_wrap(err, "file");
+            return -1;
+        }
+        free(x);
     }
-    if (strcmp(key, "codec") == 0) {
+    p->files[p->n_files++] = xstrdup(v);
+    return 0;
+}
+
+/* store = MEMBER POINTER | none */
+static int add_store(struct profile *p, const char *v, struct cr_err *err)
+{
+    if (strcmp(v, "none") == 0)
+        return 0;
+    const char *sp = strpbrk(v, " \t");
+    const char *ptr = sp ? sp + strspn(sp, " \t") : NULL;
+    char *member = sp ? xasprintf("%.*s", (int)(sp - v), v) : NULL;
+    int rc = 0;
+    if (!member || !profile_member_name_ok(member) || !ptr || ptr[0] != '/' || strpbrk(ptr, " \t") || !utf8_valid(ptr))
+        rc = bad_value(err, "store", "give MEMBER POINTER: the answer's member and where it goes");
+    else if (p->n_store == CREDS_MAX_EXTRA)
+        rc = bad_value(err, "store", "at most 4 store lines");
+    else {
+        p->store[p->n_store].member = member;
+        p->store[p->n_store++].pointer = xstrdup(ptr);
+        member = NULL;
+    }
+    free(member);
+    return rc;
+}
+
+enum key_kind {
+    KEY_INHERIT,  /* a profile name, resolved by build */
+    KEY_FILE,     /* a location rule, added to the candidates */
+    KEY_CODEC,    /* json | transit */
+    KEY_POINTER,  /* a JSON pointer */
+    KEY_OPTIONAL, /* a JSON pointer or none */
+    KEY_UNIT,     /* s | ms | iso8601 | jwt */
+    KEY_URL,      /* an https URL (http to loopback) or none */
+    KEY_TEXT,     /* any text, or none */
+    KEY_REQUEST,  /* json | form | json:NAME */
+    KEY_MEMBER,   /* a member name, or none */
+    KEY_ENV,      /* a variable name, or none */
+    KEY_YESNO,    /* yes | no */
+    KEY_STORE,    /* MEMBER POINTER, added to the list */
+    KEY_LOCK,     /* a lock line, added to the list */
+    KEY_SECONDS,  /* a whole number of seconds (a long), or none (0) */
+    KEY_WINDOW,   /* client-window: SECONDS [unlocked], or none */
+};
+
+struct key {
+    const char *name;
+    enum key_kind kind;
+    size_t off;        /* of the field in struct profile */
+    unsigned list;     /* the list the section's first line of this key replaces */
+    const char *what;  /* KEY_MEMBER: what to give */
+};
+
+#define AT(field) offsetof(struct profile, field)
+/* Sorted by name, for bsearch. */
+static const struct key keys[] = {
+    {"access", KEY_POINTER, AT(access), 0, NULL},
+    {"client-id", KEY_TEXT, AT(client_id), 0, NULL},
+    {"client-window", KEY_WINDOW, AT(client_window), 0, NULL},
+    {"codec", KEY_CODEC, AT(codec), 0, NULL},
+    {"env", KEY_ENV, AT(env), 0, NULL},
+    {"exec-only", KEY_YESNO, AT(exec_only), 0, NULL},
+    {"expiry", KEY_OPTIONAL, AT(expiry), 0, NULL},
+    {"expiry-unit", KEY_UNIT, AT(unit), 0, NULL},
+    {"file", KEY_FILE, 0, LIST_FILES, NULL},
+    {"inherit", KEY_INHERIT, 0, 0, NULL},
+    {"last-refresh", KEY_OPTIONAL, AT(last_refresh), 0, NULL},
+    {"lock", KEY_LOCK, 0, LIST_LOCKS, NULL},
+    {"login-hint", KEY_TEXT, AT(login_hint), 0, NULL},
+    {"min-validity", KEY_SECONDS, AT(min_validity), 0, NULL},
+    {"provider", KEY_MEMBER, AT(provider), 0, "give a provider name"},
+    {"refresh", KEY_POINTER, AT(refresh), 0, NULL},
+    {"request", KEY_REQUEST, 0, 0, NULL},
+    {"response-access", KEY_MEMBER, AT(answer_access), 0, "give the answer's member name"},
+    {"response-expires-at", KEY_MEMBER, AT(answer_expires_at), 0, "give the answer's member name"},
+    {"response-expires-in", KEY_MEMBER, AT(answer_expires_in), 0, "give the answer's member name"},
+    {"response-refresh", KEY_MEMBER, AT(answer_refresh), 0, "give the answer's member name"},
+    {"response-scope", KEY_MEMBER, AT(answer_scope), 0, "give the answer's member name"},
+    {"scopes", KEY_OPTIONAL, AT(scopes), 0, NULL},
+    {"store", KEY_STORE, 0, LIST_STORES, NULL},
+    {"token-url", KEY_URL, AT(token_url), 0, NULL},
+    {"token-url-base", KEY_OPTIONAL, AT(base_url), 0, NULL},
+    {"token-url-path", KEY_TEXT, AT(token_url_path), 0, NULL},
+};
+
+static int key_cmp(const void *name, const void *k)
+{
+    return strcmp(name, ((const struct key *)k)->name);
+}
+
+/* min-validity = SECONDS | none; client-window = SECONDS [unlocked] | none:
+ * the application refreshes by itself when less than SECONDS remain,
+ * unlocked: holding no lock, so its processes race each other. */
+static int set_seconds(struct profile *p, const struct key *k, const char *v, struct cr_err *err)
+{
+    long *field = (long *)((char *)p + k->off), n = 0;
+    bool window = k->kind == KEY_WINDOW, unlocked = false;
+    if (strcmp(v, "none") != 0) {
+        char word[16] = "";
+        int used = 0;
+        const char *rest = "";
+        if (sscanf(v, "%15[0-9]%n", word, &used) == 1)
+            rest = v + used;
+        if (!*word || parse_long(word, 1, 366L * 86400, &n) != 0 || (*rest && !window) ||
+            (*rest && (!strchr(" \t", *rest) || strcmp(rest + strspn(rest, " \t"), "unlocked") != 0)))
+            return bad_value(err, k->name,
+                             window ? "give SECONDS [unlocked]: when the application refreshes by itself"
+                                    : "give SECONDS, the default --min-validity");
+        unlocked = *rest != 0;
+    }
+    *field = n;
+    if (window)
+        p->client_unlocked = unlocked;
+    return 0;
+}
+
+/* What a section has done so far. */
+struct apply_state {
+    unsigned started; /* the lists it has started anew (enum key_list) */
+    bool trusted;     /* the built-in profiles: their URLs and rules are checked by the unit tests */
+};
+
+/* Apply one key = value to p. 0, or -1 with err (CR_ERR_PROFILES_CONF). */
+static int apply_entry(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+{
+    const struct key *k = bsearch(key, keys, sizeof keys / sizeof *keys, sizeof *keys, key_cmp);
+    if (!k) {
+        if (is_plain_word(key)) /* a typo; never quote what may be a pasted secret */
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
+        else
+            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key");
+        return -1;
+    }
+    if (k->list & ~st->started) { /* its first line replaces the inherited list */
+        profile_clear_lists(p, k->list);
+        st->started |= k->list;
+    }
+    char **field = (char **)((char *)p + k->off);
+    switch (k->kind) {
+    case KEY_INHERIT:
+        return ini_section_name_ok(v) ? 0 : bad_value(err, key, "give a profile name");
+    case KEY_FILE:
+        return add_file(p, st->trusted, v, err);
+    case KEY_CODEC:
         if (strcmp(v, "json") == 0)
             p->codec = PROFILE_CODEC_JSON;
         else if (strcmp(v, "transit") == 0)
@@ -472,191 +355,66 @@ static int apply_where(struct profile *p, struct apply_state *st, const char *ke
         else
             return bad_value(err, key, "json or transit");
         return 0;
-    }
-    if (strcmp(key, "access") == 0)
-        return set_pointer(&p->access, key, v, false, err);
-    if (strcmp(key, "refresh") == 0)
-        return set_pointer(&p->refresh, key, v, false, err);
-    if (strcmp(key, "expiry") == 0)
-        return set_pointer(&p->expiry, key, v, true, err);
-    if (strcmp(key, "scopes") == 0)
-        return set_pointer(&p->scopes, key, v, true, err);
-    if (strcmp(key, "last-refresh") == 0)
-        return set_pointer(&p->last_refresh, key, v, true, err);
-    if (strcmp(key, "token-url-base") == 0)
-        return set_pointer(&p->base_url, key, v, true, err);
-    if (strcmp(key, "expiry-unit") == 0) {
-        if (parse_unit(v, &p->unit) != 0)
-            return bad_value(err, key, "s, ms, iso8601 or jwt");
-        return 0;
-    }
-    return 1;
-}
-
-/* The keys that say how to refresh and what to run: as apply_where. */
-static int apply_how(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
-{
-    if (strcmp(key, "token-url") == 0) {
+    case KEY_POINTER:
+    case KEY_OPTIONAL:
+        return profile_set_pointer(field, key, v, k->kind == KEY_OPTIONAL, err);
+    case KEY_UNIT:
+        return profile_parse_unit(v, &p->unit) == 0 ? 0 : bad_value(err, key, "s, ms, iso8601 or jwt");
+    case KEY_URL: {
         bool lo;
         if (!st->trusted && or_none(v) && oauth_check_url(v, &lo, err) != CR_OK) {
             err->status = CR_ERR_PROFILES_CONF;
             cr_wrap(err, "%s", key);
             return -1;
         }
-        set_str(&p->token_url, or_none(v));
+        profile_set_str(field, or_none(v));
         return 0;
     }
-    if (strcmp(key, "token-url-path") == 0) {
-        set_str(&p->token_url_path, or_none(v));
+    case KEY_TEXT:
+        profile_set_str(field, or_none(v));
         return 0;
-    }
-    if (strcmp(key, "client-id") == 0) {
-        set_str(&p->client_id, or_none(v));
-        return 0;
-    }
-    if (strcmp(key, "request") == 0) {
+    case KEY_REQUEST: {
         const char *param;
-        if (parse_request(v, &p->body, &param) != 0)
+        if (profile_parse_request(v, &p->body, &param) != 0)
             return bad_value(err, key, "json, form or json:NAME");
-        set_str(&p->refresh_param, param);
+        profile_set_str(&p->refresh_param, param);
         return 0;
     }
-    static const struct {
-        const char *key;
-        size_t off;
-    } answers[] = {
-        {"response-access", offsetof(struct profile, answer_access)},
-        {"response-refresh", offsetof(struct profile, answer_refresh)},
-        {"response-expires-in", offsetof(struct profile, answer_expires_in)},
-        {"response-expires-at", offsetof(struct profile, answer_expires_at)},
-        {"response-scope", offsetof(struct profile, answer_scope)},
-    };
-    for (size_t i = 0; i < sizeof answers / sizeof *answers; i++) {
-        if (strcmp(key, answers[i].key) == 0) {
-            if (strcmp(v, "none") != 0 && !member_name_ok(v))
-                return bad_value(err, key, "give the answer's member name");
-            set_str((char **)((char *)p + answers[i].off), or_none(v));
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* The keys for what the answer holds and what runs: as apply_where. */
-static int apply_store(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
-{
-    if (strcmp(key, "store") == 0) {
-        if (!st->stores) {
-            for (size_t i = 0; i < p->n_store; i++) {
-                free(p->store[i].member);
-                free(p->store[i].pointer);
-            }
-            p->n_store = 0;
-            st->stores = true;
-        }
-        if (strcmp(v, "none") == 0)
-            return 0;
-        const char *sp = strpbrk(v, " \t");
-        const char *ptr = sp ? sp + strspn(sp, " \t") : NULL;
-        char *member = sp ? xasprintf("%.*s", (int)(sp - v), v) : NULL;
-        int rc = 0;
-        if (!member || !member_name_ok(member) || !ptr || ptr[0] != '/' || strpbrk(ptr, " \t"))
-            rc = bad_value(err, key, "give MEMBER POINTER: the answer's member and where it goes");
-        else if (p->n_store == CREDS_MAX_EXTRA)
-            rc = bad_value(err, key, "at most 4 store lines");
-        else {
-            p->store[p->n_store].member = member;
-            p->store[p->n_store++].pointer = xstrdup(ptr);
-            member = NULL;
-        }
-        free(member);
-        return rc;
-    }
-    if (strcmp(key, "env") == 0) {
+    case KEY_MEMBER:
+        if (strcmp(v, "none") != 0 && !profile_member_name_ok(v))
+            return bad_value(err, key, k->what);
+        profile_set_str(field, or_none(v));
+        return 0;
+    case KEY_ENV:
         if (strcmp(v, "none") != 0 && (!*v || strchr(v, '=') || strpbrk(v, " \t")))
             return bad_value(err, key, "give a variable name, or none");
-        set_str(&p->env, or_none(v));
+        profile_set_str(field, or_none(v));
         return 0;
-    }
-    if (strcmp(key, "provider") == 0) {
-        if (strcmp(v, "none") != 0 && !member_name_ok(v))
-            return bad_value(err, key, "give a provider name");
-        set_str(&p->provider, or_none(v));
-        return 0;
-    }
-    if (strcmp(key, "login-hint") == 0) {
-        set_str(&p->login_hint, or_none(v));
-        return 0;
-    }
-    if (strcmp(key, "exec-only") == 0) {
-        if (strcmp(v, "yes") == 0)
-            p->exec_only = true;
-        else if (strcmp(v, "no") == 0)
-            p->exec_only = false;
-        else
+    case KEY_YESNO:
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
             return bad_value(err, key, "yes or no");
+        *(bool *)((char *)p + k->off) = strcmp(v, "yes") == 0;
         return 0;
-    }
-    if (strcmp(key, "min-validity") == 0) {
-        long n = 0;
-        if (strcmp(v, "none") != 0 && parse_long(v, 1, 366L * 86400, &n) != 0)
-            return bad_value(err, key, "give SECONDS, the default --min-validity");
-        p->min_validity = n;
-        return 0;
-    }
-    if (strcmp(key, "client-window") == 0) {
-        /* client-window = none | SECONDS [unlocked] */
-        char word[16] = "";
-        int used = 0;
-        long n = 0;
-        if (strcmp(v, "none") == 0) {
-            p->client_window = 0;
-            p->client_unlocked = false;
-            return 0;
-        }
-        if (sscanf(v, "%15[0-9]%n", word, &used) != 1 || parse_long(word, 1, 86400, &n) != 0 ||
-            (v[used] && (!strchr(" \t", v[used]) || strcmp(v + used + strspn(v + used, " \t"), "unlocked") != 0)))
-            return bad_value(err, key, "give SECONDS [unlocked]: when the application refreshes by itself");
-        p->client_window = n;
-        p->client_unlocked = v[used] != 0;
-        return 0;
-    }
-    if (strcmp(key, "lock") == 0) {
-        if (!st->locks) {
-            clear_locks(p);
-            st->locks = true;
-        }
+    case KEY_STORE:
+        return add_store(p, v, err);
+    case KEY_LOCK:
         return add_lock(p, v, err);
+    case KEY_SECONDS:
+    case KEY_WINDOW:
+        return set_seconds(p, k, v, err);
     }
-    return 1;
+    return -1;
 }
 
-/* Apply one key = value to p. 0, or -1 with err (CR_ERR_PROFILES_CONF). */
-static int apply_entry(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
+/* Apply every entry of section s of ini to p. */
+static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const struct ini *ini,
+                                    struct cr_err *err)
 {
-    int rc = apply_where(p, st, key, v, err);
-    if (rc == 1)
-        rc = apply_how(p, st, key, v, err);
-    if (rc == 1)
-        rc = apply_store(p, st, key, v, err);
-    if (rc == 1) {
-        if (is_plain_word(key)) /* a typo; never quote what may be a pasted secret */
-            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
-        else
-            cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key");
-        return -1;
-    }
-    return rc;
-}
-
-/* Apply every entry of section s (from origin) to p. */
-static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const char *origin, struct cr_err *err)
-{
-    struct apply_state st = {.trusted = strcmp(origin, BUILTIN_ORIGIN) == 0};
+    struct apply_state st = {.trusted = ini == &profile_builtin};
     for (size_t i = 0; i < s->n; i++) {
         if (apply_entry(p, &st, s->e[i].key, s->e[i].value, err) != 0) {
             err->status = CR_ERR_PROFILES_CONF;
-            return cr_wrap(err, "%s:%d", origin, s->e[i].line);
+            return cr_wrap(err, "%s:%d", ini->origin, s->e[i].line);
         }
     }
     return CR_OK;
@@ -672,13 +430,14 @@ static const char *section_inherit(const struct ini_section *s)
 
 /* Build profile name into p: its parent first (inherit, or NAME for
  * NAME/PROVIDER), then the built-in section, then the user's. */
-static enum cr_status build(const struct ini *bi, const struct ini *us, const char *conf, const char *name, int depth,
-                            struct profile *p, struct cr_err *err)
+static enum cr_status build(const struct ini *us, const char *conf, const char *name, int depth, struct profile *p,
+                            struct cr_err *err)
 {
+    const struct ini *bi = &profile_builtin;
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
-        return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: claude, eca, codex, relay, json; others are defined in %s)",
-                 is_plain_word(name) ? name : "...", conf);
+        return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: %s; others are defined in %s)",
+                       is_plain_word(name) ? name : "...", profile_builtin_names, conf);
     }
     const char *parent = u ? section_inherit(u) : NULL;
     if (!parent)
@@ -693,7 +452,7 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
                          u ? us->origin : bi->origin, u ? u->line : b->line, is_plain_word(name) ? name : "...",
                          MAX_INHERIT);
         } else {
-            st = build(bi, us, conf, parent, depth + 1, p, err);
+            st = build(us, conf, parent, depth + 1, p, err);
         }
     }
     free(prefix);
@@ -703,9 +462,9 @@ static enum cr_status build(const struct ini *bi, const struct ini *us, const ch
         p->body = OAUTH_BODY_JSON;
     }
     if (st == CR_OK && b)
-        st = apply_section(p, b, bi->origin, err);
+        st = apply_section(p, b, bi, err);
     if (st == CR_OK && u)
-        st = apply_section(p, u, us->origin, err);
+        st = apply_section(p, u, us, err);
     return st;
 }
 
@@ -718,7 +477,6 @@ static bool uses_provider(const struct profile *p)
     return false;
 }
 
-/* The providers that have a NAME/PROVIDER section, for a message. */
 static void list_providers(const struct ini *bi, const struct ini *us, const char *name, const char *dflt, char *buf,
                            size_t len)
 {
@@ -737,51 +495,42 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
                                struct profile **out, struct cr_err *err)
 {
     *out = NULL;
-    struct ini bi, us;
-    bool have_us = false;
+    struct ini user, *us = NULL;
     const char *conf = origin ? origin : "profiles.conf";
     if (!name)
         name = PROFILE_DEFAULT;
-    /* Without a profiles.conf (whose sections may inherit from any built-in
-     * one), only the named profile's own sections are needed. */
-    char *base = user_text ? NULL : xasprintf("%.*s", (int)strcspn(name, "/"), name);
-    enum cr_status st = ini_parse(profile_builtin_text, BUILTIN_ORIGIN, base, &bi, err);
-    free(base);
-    if (st != CR_OK) {
-        err->status = CR_ERR_INTERNAL;
-        return cr_wrap(err, "the built-in profiles do not parse");
-    }
+    enum cr_status st = CR_OK;
     if (user_text) {
-        st = ini_parse(user_text, conf, NULL, &us, err);
-        have_us = st == CR_OK;
+        st = ini_parse(user_text, conf, &user, err);
+        if (st == CR_OK)
+            us = &user;
         /* Check every section, used or not, so a mistake shows at once. */
-        for (size_t i = 0; st == CR_OK && i < us.n; i++) {
+        for (size_t i = 0; st == CR_OK && i < us->n; i++) {
             struct profile scratch = {0};
-            st = apply_section(&scratch, &us.s[i], us.origin, err);
+            st = apply_section(&scratch, &us->s[i], us, err);
             profile_clear(&scratch);
         }
     }
     struct profile *p = xcalloc(1, sizeof *p);
-    if (st == CR_OK && !valid_section_name(name)) {
+    if (st == CR_OK && !ini_section_name_ok(name))
         st = cr_fail(err, CR_ERR_USAGE, "bad profile name '%s'", name);
-    }
     if (st == CR_OK)
-        st = build(&bi, have_us ? &us : NULL, conf, name, 0, p, err);
+        st = build(us, conf, name, 0, p, err);
     if (st == CR_OK && provider) {
-        if (!member_name_ok(provider) || strchr(provider, ':')) {
+        if (!profile_member_name_ok(provider) || strchr(provider, ':')) {
             st = cr_fail(err, CR_ERR_USAGE, "bad provider name '%s'", provider);
         } else if (!uses_provider(p)) {
             st = cr_fail(err, CR_ERR_USAGE, "profile %s has no providers: --provider is for profiles like eca", name);
         } else if (!p->provider || strcmp(provider, p->provider) != 0) {
             char *sub = xasprintf("%s/%s", name, provider);
-            if (ini_find(&bi, sub) || ini_find(have_us ? &us : NULL, sub)) {
+            if (ini_find(&profile_builtin, sub) || ini_find(us, sub)) {
                 profile_free(p);
                 p = xcalloc(1, sizeof *p);
-                st = build(&bi, have_us ? &us : NULL, conf, sub, 0, p, err);
+                st = build(us, conf, sub, 0, p, err);
                 name = NULL;
             } else {
                 char known[256];
-                list_providers(&bi, have_us ? &us : NULL, name, p->provider, known, sizeof known);
+                list_providers(&profile_builtin, us, name, p->provider, known, sizeof known);
                 st = cr_fail(err, CR_ERR_USAGE, "profile %s knows no provider '%s' (known: %s); define [%s] in %s", name,
                              provider, known, sub, conf);
             }
@@ -791,13 +540,11 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
                 free(sub);
         }
         if (st == CR_OK)
-            set_str(&p->provider, provider);
+            profile_set_str(&p->provider, provider);
     }
     if (st == CR_OK && !p->name)
         p->name = xstrdup(name);
-    ini_free(&bi);
-    if (have_us || user_text)
-        ini_free(&us);
+    ini_free(us);
     if (st != CR_OK) {
         profile_free(p);
         return st;
@@ -806,343 +553,8 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
     return CR_OK;
 }
 
-/* ---- paths ----------------------------------------------------------------- */
-
-static const char *home_dir(void)
-{
-    const char *home = getenv("HOME");
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw && pw->pw_dir ? pw->pw_dir : "/";
-    }
-    return home;
-}
-
-struct sbuf {
-    char *s;
-    size_t n, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-/* Expand [s, end) into b: a ~ at its start is home, ${...} as in
- * profile_expand_path. 0, or -1 with err. */
-static int expand(struct sbuf *b, const char *s, const char *end, int depth, struct cr_err *err)
-{
-    if (depth > 8) {
-        cr_fail(err, CR_ERR_PROFILES_CONF, "defaults nest too deep");
-        return -1;
-    }
-    const char *p = s;
-    if (p < end && *p == '~' && (p + 1 == end || p[1] == '/')) {
-        const char *h = home_dir();
-        sb_add(b, h, strlen(h));
-        p++;
-    }
-    while (p < end) {
-        if (p[0] != '$' || p + 1 >= end || p[1] != '{') {
-            const char *q = p + 1;
-            while (q < end && *q != '$')
-                q++;
-            sb_add(b, p, (size_t)(q - p));
-            p = q;
-            continue;
-        }
-        const char *name = p + 2, *q = name;
-        while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
-            q++;
-        if (q == name || q >= end || (*q != '}' && !(*q == ':' && q + 1 < end && q[1] == '-'))) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...}: use ${NAME} or ${NAME:-default}");
-            return -1;
-        }
-        char var[128];
-        if ((size_t)(q - name) >= sizeof var) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "variable name too long");
-            return -1;
-        }
-        memcpy(var, name, (size_t)(q - name));
-        var[q - name] = '\0';
-        const char *val = getenv(var);
-        if (*q == '}') {
-            if (val)
-                sb_add(b, val, strlen(val));
-            p = q + 1;
-            continue;
-        }
-        /* ${NAME:-default}: find the matching close brace. */
-        const char *d = q + 2, *c = d;
-        int level = 1;
-        for (; c < end; c++) {
-            if (c[0] == '$' && c + 1 < end && c[1] == '{') {
-                level++;
-                c++;
-            } else if (*c == '}' && --level == 0) {
-                break;
-            }
-        }
-        if (c >= end) {
-            cr_fail(err, CR_ERR_PROFILES_CONF, "unclosed ${");
-            return -1;
-        }
-        if (val && *val)
-            sb_add(b, val, strlen(val));
-        else if (expand(b, d, c, depth + 1, err) != 0)
-            return -1;
-        p = c + 1;
-    }
-    return 0;
-}
-
-int profile_expand_path(const char *rule, char **out, struct cr_err *err)
-{
-    struct sbuf b = {0};
-    sb_add(&b, "", 0);
-    if (expand(&b, rule, rule + strlen(rule), 0, err) != 0) {
-        free(b.s);
-        *out = NULL;
-        return -1;
-    }
-    *out = b.s;
-    return 0;
-}
-
-char *profile_conf_path(void)
-{
-    char *path;
-    struct cr_err err;
-    if (profile_expand_path("${XDG_CONFIG_HOME:-~/.config}/credrun/profiles.conf", &path, &err) != 0)
-        abort(); /* a constant rule */
-    return path;
-}
-
-/* ---- applying a profile to the options ------------------------------------ */
-
-static char *own(struct profile *p, char *s)
-{
-    p->owned = xrealloc(p->owned, (p->n_owned + 1) * sizeof *p->owned);
-    p->owned[p->n_owned++] = s;
-    return s;
-}
-
-/* Replace every {key} in t by val (newly allocated). */
-static char *subst(const char *t, const char *key, const char *val)
-{
-    const char *at = strstr(t, key);
-    if (!at)
-        return xstrdup(t);
-    struct sbuf b = {0};
-    size_t kl = strlen(key), vl = strlen(val);
-    for (const char *p = t; at; p = at + kl, at = strstr(p, key)) {
-        sb_add(&b, p, (size_t)(at - p));
-        sb_add(&b, val, vl);
-        if (!strstr(at + kl, key))
-            sb_add(&b, at + kl, strlen(at + kl));
-    }
-    return b.s;
-}
-
-/* A pointer of p with {provider} filled in, owned by p; NULL stays NULL. */
-static const char *pointer_for(struct profile *p, const char *ptr)
-{
-    if (!ptr)
-        return NULL;
-    return own(p, subst(ptr, "{provider}", p->provider ? p->provider : ""));
-}
-
-/* The last reference token of a pointer, unescaped (newly allocated). */
-static char *last_token(const char *ptr)
-{
-    const char *t = strrchr(ptr, '/');
-    t = t ? t + 1 : ptr;
-    char *out = xstrdup(t), *o = out;
-    for (const char *q = t; *q; q++) {
-        if (*q == '~' && (q[1] == '0' || q[1] == '1')) {
-            *o++ = q[1] == '0' ? '~' : '/';
-            q++;
-        } else {
-            *o++ = *q;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Read profiles.conf: CR_OK with *text NULL when there is none. */
-static enum cr_status read_conf(const char *path, char **text, struct cr_err *err)
-{
-    *text = NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return CR_OK;
-        return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path, strerror(errno));
-    }
-    char *buf = xmalloc(CONF_MAX_SIZE + 1);
-    size_t n = fread(buf, 1, CONF_MAX_SIZE + 1, f);
-    int ferr = ferror(f);
-    fclose(f);
-    if (ferr || n > CONF_MAX_SIZE || memchr(buf, '\0', n)) {
-        free(buf);
-        return cr_fail(err, CR_ERR_PROFILES_CONF, "cannot read %s: %s", path,
-                       ferr ? "read error" : "larger than 1 MiB or not text");
-    }
-    buf[n] = '\0';
-    *text = buf;
-    return CR_OK;
-}
-
-/* Apply the command line's overrides in sel to p. */
-static enum cr_status apply_select(struct profile *p, const struct profile_select *sel, struct cr_err *err)
-{
-    if ((sel->access && set_pointer(&p->access, "--access-field", sel->access, false, err) != 0) ||
-        (sel->refresh && set_pointer(&p->refresh, "--refresh-field", sel->refresh, false, err) != 0) ||
-        (sel->expiry && set_pointer(&p->expiry, "--expiry-field", sel->expiry, false, err) != 0)) {
-        err->status = CR_ERR_USAGE;
-        return CR_ERR_USAGE;
-    }
-    if (sel->unit && parse_unit(sel->unit, &p->unit) != 0)
-        return cr_fail(err, CR_ERR_USAGE, "invalid --expiry-unit '%s': use s, ms, iso8601 or jwt", sel->unit);
-    if (sel->expiry && !sel->unit && p->unit == EXPIRY_UNIT_JWT)
-        p->unit = EXPIRY_UNIT_S;
-    if (sel->request) {
-        const char *param;
-        if (parse_request(sel->request, &p->body, &param) != 0)
-            return cr_fail(err, CR_ERR_USAGE, "invalid --request '%s': use json, form or json:NAME", sel->request);
-        set_str(&p->refresh_param, param);
-    }
-    if (!p->expiry)
-        p->unit = EXPIRY_UNIT_JWT;
-    if (p->body == OAUTH_BODY_JSON_NAMED) {
-        /* Not OAuth: the answer is taken to use the file's own names. */
-        if (!p->answer_access)
-            p->answer_access = last_token(p->access);
-        if (!p->answer_refresh)
-            p->answer_refresh = last_token(p->refresh);
-        if (!p->answer_expires_at && p->expiry && p->unit == EXPIRY_UNIT_RFC3339)
-            p->answer_expires_at = last_token(p->expiry);
-    }
-    if (!p->access || !p->refresh)
-        return cr_fail(err, CR_ERR_USAGE,
-                       "profile %s does not say where the tokens are: give --access-field and --refresh-field "
-                       "(JSON pointers such as /accessToken)",
-                       p->name);
-    if (!p->token_url && !sel->token_url_given)
-        return cr_fail(err, CR_ERR_USAGE, "profile %s has no token endpoint: give --token-url URL", p->name);
-    return CR_OK;
-}
-
-/* Fill p->fields and p->shape, the views the codecs and oauth.c read. */
-static void fill_views(struct profile *p, bool token_url_given)
-{
-    struct creds_fields *f = &p->fields;
-    f->access = pointer_for(p, p->access);
-    f->refresh = pointer_for(p, p->refresh);
-    f->expiry = pointer_for(p, p->expiry);
-    f->unit = p->unit;
-    f->scopes = pointer_for(p, p->scopes);
-    f->last_refresh = pointer_for(p, p->last_refresh);
-    f->base_url = token_url_given ? NULL : pointer_for(p, p->base_url);
-    struct oauth_shape *sh = &p->shape;
-    sh->refresh_param = p->refresh_param;
-    sh->access = p->answer_access;
-    sh->refresh = p->answer_refresh;
-    sh->expires_in = p->answer_expires_in;
-    sh->expires_at = p->answer_expires_at;
-    sh->scope = p->answer_scope;
-    for (size_t i = 0; i < p->n_store; i++) {
-        f->extra[i] = pointer_for(p, p->store[i].pointer);
-        sh->extra[i] = p->store[i].member;
-    }
-}
-
-enum cr_status profile_setup(const struct profile_select *sel, struct profile **out, struct cr_err *err)
-{
-    char *text = NULL, *conf = NULL;
-    enum cr_status st = CR_OK;
-    *out = NULL;
-    if (sel->name) {
-        conf = profile_conf_path();
-        st = read_conf(conf, &text, err);
-    }
-    struct profile *p = NULL;
-    if (st == CR_OK)
-        st = profile_resolve(text, conf, sel->name, sel->provider, &p, err);
-    free(text);
-    free(conf);
-    if (st != CR_OK)
-        return st;
-    *out = p;
-    st = apply_select(p, sel, err);
-    if (st == CR_OK)
-        fill_views(p, sel->token_url_given);
-    return st;
-}
-
-char *profile_file(const struct profile *p)
-{
-    if (p->n_files == 0)
-        return NULL;
-    char *first = NULL;
-    for (size_t i = 0; i < p->n_files; i++) {
-        char *path;
-        struct cr_err err;
-        if (profile_expand_path(p->files[i], &path, &err) != 0)
-            continue; /* checked when parsed */
-        if (p->n_files == 1)
-            return path;
-        struct stat sb;
-        if (lstat(path, &sb) == 0) {
-            free(first);
-            return path;
-        }
-        if (!first)
-            first = path;
-        else
-            free(path);
-    }
-    return first;
-}
-
-size_t profile_expand_locks(struct profile *p, const char *given, bool write, struct applock_spec *specs, size_t max)
-{
-    size_t n = 0;
-    char *dir = NULL, *realdir = NULL;
-    for (size_t i = 0; i < p->n_locks; i++) {
-        const struct profile_lock *l = &p->locks[i];
-        if (l->write != write || n == max)
-            continue;
-        if (!dir)
-            dir = path_dirname(given);
-        if (!realdir && strstr(l->path, "{realdir}")) {
-            char buf[PATH_MAX];
-            realdir = xstrdup(realpath(dir, buf) ? buf : dir);
-        }
-        char *a = subst(l->path, "{file}", given);
-        char *b = subst(a, "{dir}", dir);
-        char *c = subst(b, "{realdir}", realdir ? realdir : dir);
-        char *path = own(p, subst(c, "{name}", path_basename(given)));
-        free(a);
-        free(b);
-        free(c);
-        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional,
-                                             .nonblock = l->nonblock};
-    }
-    free(dir);
-    free(realdir);
-    return n;
-}
-
 /* Free what p holds, not p itself. */
-static void profile_clear(struct profile *p)
+void profile_clear(struct profile *p)
 {
     char **strs[] = {&p->name,          &p->provider,       &p->access,        &p->refresh,       &p->expiry,
                      &p->scopes,        &p->last_refresh,   &p->base_url,      &p->token_url,     &p->token_url_path,
@@ -1152,15 +564,7 @@ static void profile_clear(struct profile *p)
         free(*strs[i]);
         *strs[i] = NULL;
     }
-    for (size_t i = 0; i < p->n_files; i++)
-        free(p->files[i]);
-    p->n_files = 0;
-    for (size_t i = 0; i < p->n_store; i++) {
-        free(p->store[i].member);
-        free(p->store[i].pointer);
-    }
-    p->n_store = 0;
-    clear_locks(p);
+    profile_clear_lists(p, LIST_FILES | LIST_LOCKS | LIST_STORES);
     for (size_t i = 0; i < p->n_owned; i++)
         free(p->owned[i]);
     free(p->owned);

@@ -16,6 +16,10 @@ struct fresh {
     int64_t expires_ms; /* its expiry */
     bool usable;        /* access is set and not yet expired */
     int64_t retry_at_ms; /* during a shared cooldown: when a refresh may be tried again (epoch ms), else 0 */
+    /* The fast path's parsed file, kept until fresh_free: an exec of COMMAND
+     * discards it unfreed. Valid when have_parsed. */
+    struct creds parsed;
+    bool have_parsed;
 };
 
 /* Take the lock and make sure the file's access token is valid for more
@@ -32,7 +36,7 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
 enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *f, struct cr_err *err)
     __attribute__((__nonnull__));
 
-/* Release the lock (if held) and wipe the token. */
+/* Release the lock (if held), wipe the token and free the parsed file. */
 void fresh_free(struct fresh *f);
 
 #endif

@@ -33,6 +33,7 @@ static void resolve_plain(const struct cli *c, const struct profile *p, struct r
     rc->wait_timeout = c->wait_timeout;
     rc->nonblock = c->nonblock;
     rc->force = c->force;
+    rc->settle = c->settle >= 0 ? c->settle : DEFAULT_SETTLE;
     rc->refresh_only = c->refresh_only;
     rc->supervise = c->supervise;
     rc->no_kill_on_exit = c->no_kill_on_exit;
@@ -76,7 +77,7 @@ static enum cr_status resolve_files(const struct cli *c, struct profile *p, stru
         return cr_fail(err, CR_ERR_USAGE, "profile %s names no credentials file: give --credentials FILE",
                        c->profile ? c->profile : PROFILE_DEFAULT);
     rc->credentials = path_follow_links(given);
-    rc->lock_file = c->lock_file ? xstrdup(c->lock_file) : xasprintf("%s%s", rc->credentials, LOCK_SUFFIX);
+    rc->lock_file = c->lock_file ? xstrdup(c->lock_file) : path_with_suffix(rc->credentials, LOCK_SUFFIX);
     rc->n_refresh_locks = profile_expand_locks(p, given, false, rc->refresh_locks, APPLOCK_MAX);
     rc->n_write_locks = profile_expand_locks(p, given, true, rc->write_locks, APPLOCK_MAX);
     free(given);
@@ -120,8 +121,14 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
                        "starts)",
                        p->name);
     resolve_window(p, rc);
-    if (oauth_check_url(rc->token_url, &rc->token_url_loopback, err) != CR_OK)
-        return err->status; /* CR_ERR_USAGE */
+    /* A profile's URL was checked when profiles.conf was parsed (the
+     * built-in ones by the unit tests); whether it is loopback is asked only
+     * when a refresh needs it, off the fast path. */
+    if (c->token_url) {
+        if (oauth_check_url(rc->token_url, &rc->token_url_loopback, err) != CR_OK)
+            return err->status; /* CR_ERR_USAGE */
+        rc->token_url_checked = true;
+    }
     return resolve_files(c, p, rc, err);
 }
 
@@ -129,8 +136,13 @@ enum cr_status config_token_url(const struct run_config *rc, const struct tokens
                                 struct cr_err *err)
 {
     if (!rc->fields->base_url || !t->base_url) {
+        if (rc->token_url_checked) {
+            *loopback = rc->token_url_loopback;
+        } else if (oauth_check_url(rc->token_url, loopback, err) != CR_OK) {
+            *url = NULL;
+            return err->status;
+        }
         *url = xstrdup(rc->token_url);
-        *loopback = rc->token_url_loopback;
         return CR_OK;
     }
     size_t n = strlen(t->base_url);

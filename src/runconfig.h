@@ -17,6 +17,8 @@
 
 #define DEFAULT_MIN_VALIDITY 600
 #define DEFAULT_HTTP_TIMEOUT 30
+#define DEFAULT_SETTLE 1.5      /* s: a network filesystem's view is re-read after this (issue 18) */
+#define DEFAULT_MARKER_WAIT 10  /* s: the wait bound for a spent marker's successor, without -w */
 #define LOCK_SUFFIX ".credrun.lock"
 
 struct cli;     /* src/cli.h */
@@ -31,7 +33,8 @@ struct run_config {
     /* The endpoint rule: token_url, unless fields->base_url is set and the
      * file holds one; then that base URL plus token_url_path. */
     const char *token_url;
-    bool token_url_loopback;
+    bool token_url_checked;  /* --token-url, checked at start; a profile's was checked when parsed */
+    bool token_url_loopback; /* when token_url_checked */
     const char *token_url_path; /* "" when none */
     const char *client_id;      /* NULL: none is sent */
     const char *cacert;
@@ -46,6 +49,7 @@ struct run_config {
     double wait_timeout; /* -w; < 0 when not given */
     bool nonblock;
     bool force;
+    double settle; /* --settle: on a network filesystem, re-read after this many seconds before spending */
     /* What runs. */
     bool refresh_only;
     bool supervise;

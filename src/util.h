@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Allocate or die with exit 71; never return NULL. */
 void *xmalloc(size_t n) __attribute__((__malloc__, __returns_nonnull__));
@@ -19,6 +20,8 @@ void secret_free(char *s);
 /* Overwrite n bytes and free them; NULL is fine. */
 void secret_free_n(void *p, size_t n);
 
+/* path followed by suffix (newly allocated), without printf's cost. */
+char *path_with_suffix(const char *path, const char *suffix) __attribute__((__nonnull__, __malloc__, __returns_nonnull__));
 /* The directory part of path ("." when none), newly allocated. */
 char *path_dirname(const char *path) __attribute__((__nonnull__));
 /* The last component of path, pointing into path. */
@@ -40,5 +43,13 @@ bool is_plain_word(const char *s) __attribute__((__nonnull__));
 int parse_long(const char *s, long min, long max, long *out) __attribute__((__nonnull__));
 /* Parse a non-negative decimal number of seconds ("2", "0.5"); 0 or -1. */
 int parse_seconds(const char *s, double *out) __attribute__((__nonnull__));
+
+/* "a directory", "a FIFO", "a device", ...: what mode says a file is, for
+ * messages. */
+const char *file_kind(mode_t mode);
+
+/* True when s is valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF), as jansson requires of every key and string. */
+bool utf8_valid(const char *s) __attribute__((__nonnull__));
 
 #endif

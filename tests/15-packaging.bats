@@ -19,10 +19,10 @@ help_long_options() {
     "$CREDRUN" --help | grep -oE -- '(^|[ ,])--[a-z][a-z0-9-]+' | sed 's/^[ ,]*//' | sort -u
 }
 
-# The built-in profiles: the [NAME] sections of the built-in profiles.conf
-# text in src/profile.c, their single source (not [NAME/PROVIDER]).
+# The built-in profiles: the [NAME] sections of src/profiles.builtin.conf,
+# their single source (not [NAME/PROVIDER]).
 builtin_profiles() {
-    sed -n 's/^ *"\[\([^]/]*\)\]\\n"$/\1/p' "$SRC/src/profile.c"
+    sed -n 's/^ *\[ *\([^]/ ]*\) *\] *$/\1/p' "$SRC/src/profiles.builtin.conf"
 }
 
 # A profiles.conf of the user's own, whose sections must be offered too.
@@ -53,7 +53,7 @@ fish_complete() {
 
 need() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
 
-@test "help lists long options and src/profile.c built-in profiles (the lists the completions are checked against)" {
+@test "help lists long options and src/profiles.builtin.conf built-in profiles (the lists the completions are checked against)" {
     run help_long_options
     assert_line --partial -- --profile
     assert_line -- --supervise

@@ -60,7 +60,7 @@ d = json.load(open(p))
 o = d["claudeAiOauth"]
 out = {"zz_first": {"deep": [1, 2.5, "x", None, True, {"k": "v"}]},
        "claudeAiOauth": {"accessToken": o["accessToken"], "zeta": "keep me",
-                         "refreshToken": o["refreshToken"], "expiresAt": 1,
+                         "refreshToken": o["refreshToken"], "expiresAt": 0,
                          "scopes": o["scopes"], "subscriptionType": "max",
                          "rateLimitTier": "default_claude_max_20x"},
        "mcpOAuth": {"srv|abc": {"accessToken": "mcp-secret", "expiresAt": 5}},
@@ -214,7 +214,7 @@ PY
     assert_success
     [ "$(stat -c %a "$CREDS")" = 640 ]
     run ls -A "$CREDS_DIR"
-    assert_output "$(printf '.credentials.json\n.credentials.json.credrun.lock')"
+    assert_output "$(printf '.credentials.json\n.credentials.json.credrun.lock\n.credentials.json.credrun.spent')"
 }
 
 @test "a single-file bind mount is refused before the token is spent" {

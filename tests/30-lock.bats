@@ -4,22 +4,7 @@
 # and two "containers" (mount namespaces) sharing one credentials directory.
 
 load test_helper
-
-setup_file() { mock_start; }
-teardown_file() { mock_stop; }
-setup() {
-    mockctl reset
-    new_login --expires-in 3600
-    GATE="$BATS_TEST_TMPDIR/gate"
-    mkfifo "$GATE"
-}
-# A failed test must not leave a holder blocked on the gate.
-teardown() { kill_background; }
-
-
-# A command that says it is in, then blocks until the test opens the gate.
-hold_cmd() { printf 'echo in > "%s"; read x < "%s"' "$1" "$GATE"; }
-open_gate() { echo go > "$GATE"; }
+load login_helper  # the mock, a fresh login and $GATE per test; hold_cmd, open_gate
 
 @test "16 concurrent runs, each forcing one refresh and adopting the rest: zero invalid_grant, every command sees a live token" {
     # The command judges the token it was handed whenever it gets to run, so

@@ -5,22 +5,14 @@
 # and ECA's fcntl lock on db.transit.json.lock.
 
 load test_helper
+load login_helper  # the mock, a fresh login and $GATE per test
 
-setup_file() { mock_start; }
-teardown_file() { mock_stop; }
-setup() {
-    mockctl reset
-    new_login --expires-in 3600
+setup_test() {
     set_expiry_in -5
     LOCKDIR="$CREDS_DIR/.oauth_refresh.lock"
     LEGACY="$(realpath "$CREDS_DIR").lock"
-    GATE="$BATS_TEST_TMPDIR/gate"
-    mkfifo "$GATE"
 }
-teardown() {
-    kill_background
-    rmdir "$LEGACY" 2>/dev/null || true
-}
+teardown_test() { rmdir "$LEGACY" 2>/dev/null || true; }
 
 
 @test "credrun waits for Claude Code's live refresh lock, sends nothing, and adopts what the app wrote" {
@@ -39,9 +31,9 @@ teardown() {
     assert_output live
 }
 
-@test "a Claude lock directory 30 s old is live (the longer 60 s rule) and never broken" {
+@test "a Claude lock directory 5 s old is live (Claude Code's own 10 s rule) and never broken" {
     mkdir "$LOCKDIR"
-    touch -d '30 seconds ago' "$LOCKDIR"
+    touch -d '5 seconds ago' "$LOCKDIR"
     run cr -w 0.3 --refresh
     assert_failure 75
     assert_output --partial "the application's lock $LOCKDIR is held"
@@ -129,7 +121,7 @@ teardown() {
     python3 - "$BATS_TEST_TMPDIR/login.json" "$db" <<'PY'
 import json, sys
 l = json.load(open(sys.argv[1]))
-entry = ["^ ", "~:api-key", l["access_token"], "~:refresh-token", l["refresh_token"], "~:expires-at", 1]
+entry = ["^ ", "~:api-key", l["access_token"], "~:refresh-token", l["refresh_token"], "~:expires-at", 0]
 open(sys.argv[2], "w").write(json.dumps(["^ ", "~:auth", ["^ ", "anthropic", entry], "~:version", 6], separators=(",", ":")))
 PY
     # a classic POSIX record lock, as Java's FileChannel.lock() takes

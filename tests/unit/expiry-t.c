@@ -2,6 +2,8 @@
 /* Unit tests for expiry arithmetic: units, thresholds, clamping, RFC 3339. */
 #include "config.h"
 
+#include <stdint.h>
+
 #include "expiry.h"
 #include "tap.h"
 
@@ -41,5 +43,25 @@ int main(void)
     expiry_format_rfc3339(1764064800123LL, buf, sizeof buf);
     is_str(buf, "2025-11-25T10:00:00.123Z", "formatting is RFC 3339 UTC with ms");
     ok(expiry_parse_rfc3339(buf, &ms) == 0 && ms == 1764064800123LL, "format and parse round-trip");
+
+    /* One range for reading and writing (issue 11). */
+    ok(expiry_parse_rfc3339("9999-12-31T23:59:59-01:00", &ms) != 0, "a time past 9999-12-31 UTC is refused on reading");
+    ok(expiry_parse_rfc3339("0000-01-01T00:30:00+01:00", &ms) != 0, "a time before 0000-01-01 UTC is refused");
+    ok(expiry_parse_rfc3339("9999-12-31T23:59:59.999Z", &ms) == 0 && ms == EXPIRY_MAX_MS, "the last time in range reads");
+    ok(expiry_parse_rfc3339_unbounded("9999-12-31T23:59:59-01:00", &ms) == 0 && ms > EXPIRY_MAX_MS,
+       "an answer's time past the range still parses, to be clamped");
+    expiry_format_rfc3339(EXPIRY_MAX_MS + 3600000, buf, sizeof buf);
+    is_str(buf, "9999-12-31T23:59:59.999Z", "a time past the range is written as its end");
+    ok(expiry_parse_rfc3339(buf, &ms) == 0, "and reads back");
+    expiry_format_rfc3339(INT64_MAX, buf, sizeof buf);
+    ok(expiry_parse_rfc3339(buf, &ms) == 0, "even INT64_MAX is written so that it reads back");
+    expiry_format_rfc3339(INT64_MIN + 1, buf, sizeof buf);
+    ok(expiry_parse_rfc3339(buf, &ms) == 0 && ms == EXPIRY_MIN_MS, "and INT64_MIN + 1 as the range's start");
+    const int64_t t0 = 1764064800000LL;
+    is_int(expiry_clamp_answer(t0, EXPIRY_MAX_MS), t0 + EXPIRES_IN_MAX_S * 1000, "an absolute expiry is kept to a year");
+    is_int(expiry_clamp_answer(t0, t0 - 5000), t0 + 1000, "one in the past to 1 s");
+    is_int(expiry_clamp_answer(t0, INT64_MIN + 1), t0 + 1000, "without overflow");
+    is_int(expiry_clamp_answer(t0, INT64_MAX), t0 + EXPIRES_IN_MAX_S * 1000, "at either end");
+    is_int(expiry_clamp_answer(t0, t0 + 3600000), t0 + 3600000, "one inside the window stays");
     return tap_done();
 }

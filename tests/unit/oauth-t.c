@@ -109,7 +109,8 @@ int main(void)
     ok(r.extra[0] && strcmp(r.extra[0], "2026-12-25T10:00:00Z") == 0 && r.extra[1] == NULL,
        "extra members are kept, absent ones are NULL");
     bool known;
-    is_int(oauth_response_expiry(&r, 0, false, &known), 1795600800000LL, "the absolute expiry is the expiry");
+    is_int(oauth_response_expiry(&r, 1795600800000LL - 3600000, false, &known), 1795600800000LL,
+           "the absolute expiry is the expiry");
     ok(known, "and it is known");
     oauth_response_free(&r);
     static const char bad_at[] = "{\"accessToken\":\"at\",\"accessTokenExpiresAt\":\"soon\"}";
@@ -121,12 +122,26 @@ int main(void)
     static const char jwt_answer[] =
         "{\"access_token\":\"eyJhbGciOiJub25lIn0.eyJleHAiOjIwMDAwMDAwMDB9.sig\",\"expires_in\":60}";
     is_int(parse(200, jwt_answer, &r), CR_OK, "an answer with a JWT access token parses");
-    is_int(oauth_response_expiry(&r, 1000, true, &known), 2000000000000LL, "jwt_first takes the token's exp");
+    is_int(oauth_response_expiry(&r, 2000000000000LL - 60000, true, &known), 2000000000000LL,
+           "jwt_first takes the token's exp");
     is_int(oauth_response_expiry(&r, 1000, false, &known), 61000, "otherwise expires_in wins");
     oauth_response_free(&r);
     is_int(parse(200, "{\"access_token\":\"opaque\"}", &r), CR_OK, "an answer with no expiry parses");
     oauth_response_expiry(&r, 1000, true, &known);
     ok(!known, "and its expiry is not known");
+    oauth_response_free(&r);
+
+    /* An absolute expiry is clamped like expires_in (issue 11). */
+    static const struct oauth_shape camel = {.access = "accessToken", .refresh = "refreshToken", .expires_at = "expiresAt"};
+    static const char far[] = "{\"accessToken\":\"at\",\"refreshToken\":\"rt\",\"expiresAt\":\"9999-12-31T23:59:59-01:00\"}";
+    is_int(oauth_parse_response_shaped(200, far, strlen(far), &camel, &r, &err), CR_OK,
+           "an answer with an expiry past 9999 UTC parses");
+    is_int(oauth_response_expiry(&r, 1764064800000LL, false, &known), 1764064800000LL + 31536000000LL,
+           "and is clamped to a year from now");
+    oauth_response_free(&r);
+    static const char past[] = "{\"accessToken\":\"at\",\"expiresAt\":\"2001-01-01T00:00:00Z\"}";
+    is_int(oauth_parse_response_shaped(200, past, strlen(past), &camel, &r, &err), CR_OK, "one in the past parses");
+    is_int(oauth_response_expiry(&r, 1764064800000LL, false, &known), 1764064800000LL + 1000, "and is clamped to 1 s");
     oauth_response_free(&r);
     return tap_done();
 }

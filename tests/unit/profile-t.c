@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for profiles: the built-in ones, location rules, profiles.conf
- * parsing and its errors and provider sections. The merge with the command
+/* Unit tests for profiles: the built-in ones (and that their generated tables
+ * are src/profiles.builtin.conf), profiles.conf's keys and their errors,
+ * inheritance and provider sections. Location rules: pathexpand-t.c. The merge with the command
  * line is tested in runconfig-t.c. */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ini.h"
 #include "profile.h"
 #include "tap.h"
 #include "util.h"
@@ -26,13 +28,48 @@ static struct profile *resolve(const char *text, const char *name, const char *p
     return p;
 }
 
-static char *expand(const char *rule)
+/* The text of src/profiles.builtin.conf (newly allocated). */
+static char *builtin_conf(void)
 {
-    char *out;
-    return profile_expand_path(rule, &out, &err) == 0 ? out : NULL;
+    FILE *f = fopen(PROFILES_BUILTIN_CONF, "r");
+    if (!f)
+        return NULL;
+    static char buf[64 * 1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return xstrdup(buf);
 }
 
-/* Parse a command line into o (argv ends with a NULL). */
+/* The generated tables are what the run-time tokenizer makes of the same
+ * file: every section, entry, value and line number. */
+static void tables_equal_parser(const char *text)
+{
+    struct ini ini;
+    if (!ok(ini_parse(text, "src/profiles.builtin.conf", &ini, &err) == CR_OK, "the built-in file parses: %s", why))
+        return;
+    is_int(ini.n, profile_builtin.n, "the tables hold every section of src/profiles.builtin.conf");
+    bool same = ini.n == profile_builtin.n;
+    for (size_t i = 0; same && i < ini.n; i++) {
+        const struct ini_section *a = &ini.s[i], *b = &profile_builtin.s[i];
+        same = strcmp(a->name, b->name) == 0 && a->line == b->line && a->n == b->n;
+        for (size_t k = 0; same && k < a->n; k++)
+            same = strcmp(a->e[k].key, b->e[k].key) == 0 && strcmp(a->e[k].value, b->e[k].value) == 0 &&
+                   a->e[k].line == b->e[k].line;
+        if (!same)
+            printf("# section [%s] differs\n", a->name);
+    }
+    ok(same, "the generated tables equal what ini_parse makes of src/profiles.builtin.conf");
+    char names[256] = "";
+    for (size_t i = 0; i < ini.n; i++)
+        if (!strchr(ini.s[i].name, '/'))
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", ini.s[i].name);
+    is_str(profile_builtin_names, names, "the one list of built-in names is the file's [NAME] sections");
+    ok(strncmp(profile_builtin_names, PROFILE_DEFAULT ",", strlen(PROFILE_DEFAULT) + 1) == 0,
+       "the default profile is built in, and named first");
+    ini_free(&ini);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/profile-t.XXXXXX";
@@ -45,31 +82,6 @@ int main(void)
     unsetenv("CODEX_HOME");
     unsetenv("XDG_CACHE_HOME");
 
-    /* Location rules. */
-    char *s = expand("~/.claude/x");
-    ok(s && strncmp(s, tmp, strlen(tmp)) == 0 && strcmp(s + strlen(tmp), "/.claude/x") == 0, "~ is $HOME");
-    free(s);
-    setenv("CRT_A", "/a", 1);
-    setenv("CRT_EMPTY", "", 1);
-    unsetenv("CRT_UNSET");
-    s = expand("${CRT_A}/f");
-    is_str(s, "/a/f", "${NAME} is its value");
-    free(s);
-    s = expand("${CRT_UNSET:-${CRT_EMPTY:-/d}}/f");
-    is_str(s, "/d/f", "unset and empty fall through nested defaults");
-    free(s);
-    s = expand("${CRT_UNSET:-${CRT_A:-/d}}/f");
-    is_str(s, "/a/f", "a nested default that is set wins");
-    free(s);
-    s = expand("a~b$c");
-    is_str(s, "a~b$c", "~ inside and a $ without { are literal");
-    free(s);
-    ok(expand("${CRT_A") == NULL, "an unclosed ${ is refused: %s", why);
-    ok(expand("${-x}") == NULL, "a bad variable name is refused");
-    s = profile_conf_path();
-    ok(strcmp(s + strlen(tmp), "/credrun/profiles.conf") == 0, "profiles.conf is under $XDG_CONFIG_HOME");
-    free(s);
-
     /* The built-in profiles. */
     struct profile *p = resolve(NULL, NULL, NULL, CR_OK);
     ok(p != NULL, "with no name the default profile resolves");
@@ -81,9 +93,9 @@ int main(void)
     is_str(p->env, "CLAUDE_CODE_OAUTH_TOKEN", "claude: exports CLAUDE_CODE_OAUTH_TOKEN");
     is_str(p->token_url, "https://platform.claude.com/v1/oauth/token", "claude: platform.claude.com");
     is_int(p->n_locks, 3, "claude: three locks");
-    ok(!p->locks[0].write && p->locks[0].kind == APPLOCK_MKDIR && p->locks[0].stale_s == 60 &&
+    ok(!p->locks[0].write && p->locks[0].kind == APPLOCK_MKDIR && p->locks[0].stale_s == 10 &&
            strcmp(p->locks[0].path, "{dir}/.oauth_refresh.lock") == 0,
-       "claude: the refresh lock directory, stale after 60 s");
+       "claude: the refresh lock directory, stale after 10 s, as Claude Code itself");
     ok(p->locks[1].optional && strcmp(p->locks[1].path, "{realdir}.lock") == 0, "claude: the legacy lock, optional");
     ok(p->locks[2].write && p->locks[2].stale_s == 15, "claude: the write lock, stale after 15 s");
     profile_free(p);
@@ -136,12 +148,17 @@ int main(void)
     resolve(NULL, "nope", NULL, CR_ERR_USAGE);
     ok(strstr(why, "unknown profile 'nope'") && strstr(why, "test.conf"), "an unknown profile says where to define it");
 
-    /* The built-in text passes every check a user's file gets (as one, its
-     * URLs and location rules are checked too). */
-    p = NULL;
-    is_int(profile_resolve(profile_builtin_text, "builtin-as-user", "eca", "openai", &p, &err), CR_OK,
-           "the built-in profiles pass every check of profiles.conf");
-    profile_free(p);
+    /* The built-in file passes every check a user's file gets (as one, its
+     * URLs and location rules are checked too), and its tables are it. */
+    char *text = builtin_conf();
+    if (ok(text != NULL, "src/profiles.builtin.conf is readable at %s", PROFILES_BUILTIN_CONF)) {
+        p = NULL;
+        is_int(profile_resolve(text, "builtin-as-user", "eca", "openai", &p, &err), CR_OK,
+               "the built-in profiles pass every check of profiles.conf");
+        profile_free(p);
+        tables_equal_parser(text);
+    }
+    free(text);
 
     /* profiles.conf. */
     static const char conf[] = "# mine\n"

@@ -13,7 +13,7 @@ static int tap_n, tap_failed;
 #define is_int(got, want, ...) tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-__attribute__((__format__(printf, 4, 5))) static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+__attribute__((__format__(printf, 4, 5), __unused__)) static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -36,7 +36,7 @@ __attribute__((__format__(printf, 4, 5))) static int tap_ok(int pass, const char
         va_end(ap);                                                                                                    \
     } while (0)
 
-__attribute__((__format__(printf, 5, 6))) static int tap_is_int(long long got, long long want, const char *file,
+__attribute__((__format__(printf, 5, 6), __unused__)) static int tap_is_int(long long got, long long want, const char *file,
                                                                  int line, const char *fmt, ...)
 {
     char name[256];
@@ -47,7 +47,7 @@ __attribute__((__format__(printf, 5, 6))) static int tap_is_int(long long got, l
     return pass;
 }
 
-__attribute__((__format__(printf, 5, 6))) static int tap_is_str(const char *got, const char *want, const char *file,
+__attribute__((__format__(printf, 5, 6), __unused__)) static int tap_is_str(const char *got, const char *want, const char *file,
                                                                  int line, const char *fmt, ...)
 {
     char name[256];

@@ -123,14 +123,14 @@ int main(void)
     };
     is_int(load(&c, &openai_new, eca, &err), CR_OK, "a file without the provider loads");
     ok(c.t.access == NULL && c.t.refresh == NULL && c.t.expires_ms == EXPIRY_UNKNOWN, "with no tokens");
-    creds_update(&c, "~at", "^rt", 1000, NULL);
+    creds_update(&c, "~at", "^rt", 1764068400000LL, NULL);
     out = store(&c);
     ok(strstr(out, "\"~~at\"") && strstr(out, "\"~^rt\""), "strings that start with ~ or ^ are escaped");
     creds_free(&c);
     is_int(load(&c, &openai_new, out, &err), CR_OK, "the file with the added entry loads");
     is_str(c.t.access, "~at", "and its new access token reads back unescaped");
     is_str(c.t.refresh, "^rt", "and its new refresh token too");
-    is_int(c.t.expires_ms, 1000, "and its expiry");
+    is_int(c.t.expires_ms, 1764068400000LL, "and its expiry");
     creds_free(&c);
     is_int(load(&c, &mcp, out, &err), CR_OK, "entries after the added one still load");
     is_str(c.t.refresh, "mcp-rt-untouched", "their codes were renumbered right");
@@ -143,39 +143,39 @@ int main(void)
     n += (size_t)snprintf(big + n, cap - n, "[\"^ \",\"~:auth\",[\"^ \"");
     for (int i = 0; i < 2100; i++)
         n += (size_t)snprintf(big + n, cap - n,
-                              ",\"p-%04d\",[\"^ \",\"~:api-key\",\"at-%d\",\"~:expires-at\",%d,\"p-%04d\",true]", i, i, i,
+                              ",\"p-%04d\",[\"^ \",\"~:api-key\",\"at-%d\",\"~:expires-at\",%d,\"p-%04d\",true]", i, i, 1700000000 + i,
                               i ? i - 1 : 0);
     n += (size_t)snprintf(big + n, cap - n, "]]");
     static const struct creds_fields last = {
         .access = "/~:auth/p-2099/~:api-key", .expiry = "/~:auth/p-2099/~:expires-at", .unit = EXPIRY_UNIT_S};
     is_int(load(&c, &last, big, &err), CR_OK, "a large document written without a cache loads");
-    creds_update(&c, "at-new", NULL, 5000, NULL);
+    creds_update(&c, "at-new", NULL, 1764068400000LL, NULL);
     out = store(&c);
     ok(has_two_digit_code(out), "stored, it uses two-digit codes");
     ok(strlen(out) < n, "and is smaller for them");
     creds_free(&c);
     is_int(load(&c, &last, out, &err), CR_OK, "it loads again past the cache's wrap-around");
     is_str(c.t.access, "at-new", "the last entry has the new token");
-    is_int(c.t.expires_ms, 5000, "and expiry");
+    is_int(c.t.expires_ms, 1764068400000LL, "and expiry");
     creds_free(&c);
     static const struct creds_fields mid = {
         .access = "/~:auth/p-1990/~:api-key", .expiry = "/~:auth/p-1990/~:expires-at", .unit = EXPIRY_UNIT_S};
     is_int(load(&c, &mid, out, &err), CR_OK, "an entry just after the wrap-around loads");
     is_str(c.t.access, "at-1990", "with its own token");
-    is_int(c.t.expires_ms, 1990000, "and expiry");
+    is_int(c.t.expires_ms, 1700001990000LL, "and expiry");
     creds_free(&c);
     free(out);
     free(big);
 
     /* Verbose Transit (JSON objects): no cache, written without one. */
     static const char verbose[] = "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a\",\"~:refresh-token\":\"r\","
-                                  "\"~:expires-at\":\"~i10\"}},\"~:version\":6}";
+                                  "\"~:expires-at\":\"~i1764064800\"}},\"~:version\":6}";
     is_int(load(&c, &anthropic, verbose, &err), CR_OK, "a :json-verbose file loads");
-    is_int(c.t.expires_ms, 10000, "\"~i10\" is an integer");
-    creds_update(&c, "a2", "r2", 20000, NULL);
+    is_int(c.t.expires_ms, 1764064800000LL, "\"~i1764064800\" is an integer");
+    creds_update(&c, "a2", "r2", 1764068400000LL, NULL);
     out = store(&c);
     is_str(out,
-           "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a2\",\"~:refresh-token\":\"r2\",\"~:expires-at\":\"~i20\"}},"
+           "{\"~:auth\":{\"anthropic\":{\"~:api-key\":\"a2\",\"~:refresh-token\":\"r2\",\"~:expires-at\":\"~i1764068400\"}},"
            "\"~:version\":6}",
            "it is written verbose, the expiry in the form it had");
     free(out);
@@ -204,5 +204,52 @@ int main(void)
            CR_OK, "nil and empty tokens load");
     ok(c.t.access == NULL && c.t.refresh == NULL, "as no tokens");
     creds_free(&c);
+
+    /* A map with a dangling key is refused on reading (issue 11). */
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"^ \",\"~:api-key\",\"at\",\"~:note\"]]]", &err),
+           CR_ERR_CREDS_MALFORMED, "a map with a key and no value is malformed");
+    ok(strstr(err.msg, "a key without a value") != NULL, "and says so: %s", err.msg);
+    is_int(load(&c, &anthropic, "[\"^ \",\"~:x\",[\"~#cmap\",[1,2,3]]]", &err), CR_ERR_CREDS_MALFORMED,
+           "a ~#cmap with a key and no value too");
+    /* A provider entry written as ~#cmap reads, but nothing is placed in it. */
+    static const char cmap[] = "[\"^ \",\"~:auth\",[\"^ \",\"anthropic\",[\"~#cmap\",[\"~:api-key\",\"at\","
+                               "\"~:refresh-token\",\"rt\",\"~:expires-at\",1764064800]]]]";
+    is_int(load(&c, &anthropic, cmap, &err), CR_OK, "a ~#cmap provider entry loads");
+    is_str(c.t.refresh, "rt", "and its tokens read");
+    is_int(creds_check_store(&c, &err), CR_ERR_CANNOT_PLACE, "but the successor cannot be placed");
+    ok(strstr(err.msg, "/~:auth/anthropic/~:api-key") != NULL, "naming the pointer: %s", err.msg);
+    creds_free(&c);
+    is_int(load(&c, &anthropic, eca, &err), CR_OK, "the ECA cache loads");
+    is_int(creds_check_store(&c, &err), CR_OK, "and its successor can be placed");
+    creds_free(&c);
+
+    /* The Transit codec's primitives. */
+    const struct creds_format *T = &creds_format_transit;
+    void *doc;
+    static const char prim[] = "[\"^ \",\"~:m\",[\"^ \",\"abcd\",\"~~x\"],\"~:l\",[\"a\",\"b\"],\"~:e\",\"~m1764064800000\"]";
+    is_int(T->parse(prim, strlen(prim), &doc, &err), CR_OK, "parse gives a document");
+    json_t *root = T->root(doc), *m = T->child(root, "~:m", 3);
+    size_t sn;
+    is_str(T->string(T->child(m, "abcd", 4), &sn), "~x", "child finds a member, string unescapes it");
+    ok(T->string(T->child(root, "~:m", 3), &sn) == NULL, "a map is no string");
+    ok(T->is_list(T->child(root, "~:l", 3)) && !T->is_list(m), "is_list tells lists from maps");
+    is_int(T->put(m, "efgh", T->make_string("^y")), 0, "put appends a new key to a map");
+    is_str(T->string(T->child(m, "efgh", 4), &sn), "^y", "and it reads back");
+    is_int(T->put(T->child(root, "~:l", 3), "1", T->make_string("c")), 0, "put replaces an existing list slot");
+    is_int(T->put(T->child(root, "~:l", 3), "k", T->make_string("c")), -1, "but adds no key to a list");
+    is_int(T->put(m, "\xff", T->make_string("z")), -1, "put refuses a key that is not UTF-8");
+    ok(json_is_null(T->make_string(NULL)), "no token is nil");
+    double num;
+    int64_t ms;
+    is_int(T->read_time(doc, T->child(root, "~:e", 3), EXPIRY_UNIT_S, &num, &ms), 0, "~m is an absolute time");
+    is_int(ms, 1764064800000LL, "in ms");
+    json_t *tv = T->make_time(doc, EXPIRY_UNIT_S, 1764068400000LL);
+    is_str(json_string_value(tv), "~m1764068400000", "make_time keeps the form read");
+    json_decref(tv);
+    json_t *ti = json_string("~i1764064800");
+    is_int(T->read_time(doc, ti, EXPIRY_UNIT_S, &num, &ms), 1, "~i is a number in the unit");
+    ok(num == 1764064800.0, "read as written");
+    json_decref(ti);
+    T->free_doc(doc);
     return tap_done();
 }

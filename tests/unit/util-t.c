@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for small helpers: paths, number parsing, status table. */
+/* Unit tests for small helpers: paths and number parsing. */
 #include "config.h"
 
 #include <stdlib.h>
-#include <sysexits.h>
+#include <sys/stat.h>
 
-#include "status.h"
 #include "tap.h"
 #include "util.h"
 
@@ -33,19 +32,15 @@ int main(void)
     ok(parse_seconds("inf", &s) != 0, "infinity is refused");
     ok(parse_seconds("nan", &s) != 0, "NaN is refused");
 
-    is_int(status_exit_code(CR_OK, -1), 0, "success is 0");
-    is_int(status_exit_code(CR_ERR_USAGE, -1), EX_USAGE, "usage is 64");
-    is_int(status_exit_code(CR_ERR_CREDS_MALFORMED, -1), 65, "malformed is 65");
-    is_int(status_exit_code(CR_ERR_CREDS_MISSING, -1), 66, "missing is 66");
-    is_int(status_exit_code(CR_ERR_UNREACHABLE, -1), 69, "unreachable is 69");
-    is_int(status_exit_code(CR_ERR_CANT_WRITE, -1), 73, "cannot write is 73");
-    is_int(status_exit_code(CR_ERR_LOCK_BUSY, -1), 75, "lock busy is 75");
-    is_int(status_exit_code(CR_ERR_LOCK_BUSY, 3), 3, "-E replaces the lock conflict status");
-    is_int(status_exit_code(CR_ERR_RATE_LIMITED, 3), 75, "-E does not replace rate limiting");
-    is_int(status_exit_code(CR_ERR_BAD_RESPONSE, -1), 76, "bad response is 76");
-    is_int(status_exit_code(CR_ERR_REJECTED, -1), 77, "rejected is 77");
-    is_int(status_exit_code(CR_ERR_REQUEST_REFUSED, -1), 78, "config is 78");
-    is_int(status_exit_code(CR_ERR_EXEC, -1), 126, "not executable is 126");
-    is_int(status_exit_code(CR_ERR_NOT_FOUND, -1), 127, "not found is 127");
+    ok(utf8_valid("/plain/ascii"), "ASCII is valid UTF-8");
+    ok(utf8_valid("/h\xc3\xa9llo/\xe2\x98\x83/\xf0\x9f\x98\x80"), "two, three and four byte forms are valid");
+    ok(!utf8_valid("/x\xff/a"), "0xff is not");
+    ok(!utf8_valid("/\xc0\xaf"), "an overlong '/' is not");
+    ok(!utf8_valid("/\xed\xa0\x80"), "a surrogate is not");
+    ok(!utf8_valid("/\xf4\x90\x80\x80"), "past U+10FFFF is not");
+    ok(!utf8_valid("/\xe2\x98"), "a cut sequence is not");
+    is_str(file_kind(S_IFIFO | 0600), "a FIFO", "a FIFO is named");
+    is_str(file_kind(S_IFDIR | 0700), "a directory", "a directory is named");
+    is_str(file_kind(S_IFCHR | 0600), "a device", "a device is named");
     return tap_done();
 }
