@@ -183,7 +183,7 @@ static void speak_ofd(void *arg)
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = fileown_open_lock(sp->path, NULL, true);
+    int f = fileown_open_lock(sp->path, NULL, true, false);
     if (f < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
@@ -218,7 +218,7 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
 static enum cr_status take_flock(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = fileown_open_lock(sp->path, NULL, false);
+    int f = fileown_open_lock(sp->path, NULL, false, false);
     if (f < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
@@ -229,13 +229,19 @@ static enum cr_status take_flock(const struct applock_spec *sp, const struct loc
     }
     log_info("taking the application's lock %s", sp->path);
     enum cr_status st = CR_OK;
+    int64_t start = mono_ms();
+    bool spoke = false;
     if (!sp->nonblock)
-        st = lock_take(f, w);
+        st = lock_take_named(f, sp->path, w);
     else
         while (flock(f, LOCK_EX | LOCK_NB) != 0) {
             if (errno != EWOULDBLOCK) {
                 st = CR_ERR_OS;
                 break;
+            }
+            if (!spoke && mono_ms() - start >= LOCK_SPEAK_MS) {
+                log_warn("waiting for the application's lock %s, held by another process", sp->path);
+                spoke = true;
             }
             double left = lock_wait_remaining(w);
             if (left == 0) {

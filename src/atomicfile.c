@@ -45,7 +45,9 @@ enum cr_status file_read(const char *path, char **buf, size_t *len, struct stat 
         close(fd);
         return CR_ERR_CREDS_MALFORMED;
     }
-    size_t cap = (size_t)st->st_size + 1, n = 0;
+    /* Room for the file, the read that sees its end, and the NUL: a file
+     * that does not grow is read without copying it. */
+    size_t cap = (size_t)st->st_size + 2, n = 0;
     char *b = xmalloc(cap);
     for (;;) {
         if (n + 1 >= cap) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -71,9 +72,11 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void usage(FILE *out)
+/* To standard output through printf: naming stdout (or stderr) in credrun
+ * costs every run a symbol lookup at startup. */
+static void usage(void)
 {
-    fputs("Usage:\n"
+    printf("%s", "Usage:\n"
           "  credrun [OPTIONS] [--] COMMAND [ARG...]   refresh if needed, export the token, exec COMMAND\n"
           "  credrun [OPTIONS] --refresh               refresh if needed and run nothing\n"
           "  credrun [OPTIONS] --supervise [--] COMMAND [ARG...]\n"
@@ -123,22 +126,22 @@ static void usage(FILE *out)
           "  -q, --quiet               print errors only\n"
           "  -h, --help                show this help and exit\n"
           "  -V, --version             show the version and exit\n"
-          "\n",
-          out);
-    fprintf(out, "Built-in profiles: %s.\n\n", profile_builtin_names);
-    fputs("Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
+          "\n");
+    printf("Built-in profiles: %s.\n\n", profile_builtin_names);
+    printf("%s", "Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
           "75 lock busy, rate limited or another host's refresh in flight, 76 bad token\n"
           "response, 77 log in again, 78 request refused, profiles.conf malformed, a\n"
           "file anyone may write or an unsupported filesystem, 126/127 COMMAND not\n"
           "executable/not found.\n"
-          "See credrun(1).\n",
-          out);
+          "See credrun(1).\n");
 }
 
 void cli_usage_hint(void)
 {
-    fputs("Try 'credrun --help' for more information.\n", stderr);
+    static const char hint[] = "Try 'credrun --help' for more information.\n";
+    ssize_t w = write(STDERR_FILENO, hint, sizeof hint - 1); /* not stderr: see usage */
+    (void)w;
 }
 
 /* The conflicts between options, one rule a line. */
@@ -247,7 +250,7 @@ static enum cr_status parse_other(int opt, char **argv, struct cli *c, struct cr
         c->verbosity = LOG_QUIET;
         return CR_OK;
     case 'h':
-        usage(stdout);
+        usage();
         c->done = true;
         return CR_OK;
     case 'V':
@@ -273,7 +276,7 @@ enum cr_status cli_parse(int argc, char **argv, struct cli *c, struct cr_err *er
     c->conflict_exit = -1;
     c->verbosity = LOG_NORMAL;
     cr_clear(err);
-    opterr = 0;
+    /* No opterr = 0: the option string's leading ':' keeps getopt quiet. */
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "+:p:m:nw:E:vqhV", longopts, NULL)) != -1) {

@@ -4,7 +4,6 @@
  * modules together, prints the one error and maps it to an exit status. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -34,10 +33,9 @@ static enum cr_status run(const struct run_config *rc, struct cr_err *err)
         if (rc->scope == RUN_SCOPE_REFRESH) {
             close(f.lock_fd);
             f.lock_fd = -1;
-        } else {
-            /* COMMAND inherits the locked descriptor, like flock(1). */
-            fcntl(f.lock_fd, F_SETFD, 0);
         }
+        /* else COMMAND inherits the locked descriptor, like flock(1): it was
+         * opened without close-on-exec (rc->lock_inherited) */
         st = command_exec(rc, f.access, err);
         log_error("%s", err->msg);
     }

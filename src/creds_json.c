@@ -125,9 +125,12 @@ static void jc_free_doc(void *p)
 
 static enum cr_status jc_parse(const char *buf, size_t len, void **out, struct cr_err *err)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
+    /* No error record on the way: filling one in costs every run; a
+     * failure parses again to say where. */
+    json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, NULL);
     if (!root) {
+        json_error_t jerr;
+        json_decref(json_loadb(buf, len, JSON_ALLOW_NUL, &jerr)); /* NULL again */
         return cr_fail(err, CR_ERR_CREDS_MALFORMED, "not valid JSON (line %d, column %d)", jerr.line, jerr.column);
     }
     if (!json_is_object(root)) {

@@ -35,29 +35,31 @@ bool fileown_give(int fd, const char *path, const struct stat *ref, bool rewrite
     return false;
 }
 
-#define LOCK_OPEN_FLAGS (O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
+#define LOCK_OPEN_FLAGS (O_NOFOLLOW | O_NOCTTY)
+/* close-on-exec unless COMMAND is to inherit it */
+#define LOCK_EXEC(inherit) ((inherit) ? 0 : O_CLOEXEC)
 
 /* Open an existing lock file, read-only when it may not be written (and
  * writing is not needed). */
-static int open_existing(const char *path, bool need_write)
+static int open_existing(const char *path, bool need_write, bool inherit)
 {
-    int fd = open(path, O_RDWR | LOCK_OPEN_FLAGS);
+    int fd = open(path, O_RDWR | LOCK_OPEN_FLAGS | LOCK_EXEC(inherit));
     if (fd < 0 && !need_write && (errno == EACCES || errno == EROFS || errno == EPERM))
-        fd = open(path, O_RDONLY | LOCK_OPEN_FLAGS);
+        fd = open(path, O_RDONLY | LOCK_OPEN_FLAGS | LOCK_EXEC(inherit));
     return fd;
 }
 
 /* Create the missing lock file at path (see fileown_open_lock). */
-static int create_lock(const char *path, const char *like, bool need_write)
+static int create_lock(const char *path, const char *like, bool need_write, bool inherit)
 {
     char *dir = path_dirname(path);
     struct stat ds;
     bool have_dir = stat(dir, &ds) == 0;
     free(dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | LOCK_OPEN_FLAGS,
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | LOCK_OPEN_FLAGS | LOCK_EXEC(inherit),
                   have_dir ? fileown_mode(FILEOWN_LOCK_MODE, &ds) : 0600);
     if (fd < 0)
-        return errno == EEXIST ? open_existing(path, need_write) : -1; /* EEXIST: another run made it first */
+        return errno == EEXIST ? open_existing(path, need_write, inherit) : -1; /* EEXIST: another run made it first */
     if (geteuid() == 0) {
         struct stat ref;
         if (like && stat(like, &ref) == 0)
@@ -68,15 +70,15 @@ static int create_lock(const char *path, const char *like, bool need_write)
     return fd;
 }
 
-int fileown_open_lock(const char *path, const char *like, bool need_write)
+int fileown_open_lock(const char *path, const char *like, bool need_write, bool inherit)
 {
-    int fd = open(path, O_RDWR | LOCK_OPEN_FLAGS);
+    int fd = open(path, O_RDWR | LOCK_OPEN_FLAGS | LOCK_EXEC(inherit));
     if (fd >= 0)
         return fd;
     if (errno == ENOENT)
-        return create_lock(path, like, need_write);
+        return create_lock(path, like, need_write, inherit);
     if (!need_write && (errno == EACCES || errno == EROFS || errno == EPERM))
-        return open(path, O_RDONLY | LOCK_OPEN_FLAGS);
+        return open(path, O_RDONLY | LOCK_OPEN_FLAGS | LOCK_EXEC(inherit));
     return -1;
 }
 

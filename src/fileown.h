@@ -29,14 +29,15 @@ mode_t fileown_mode(mode_t mode, const struct stat *dir) __attribute__((__nonnul
  * ends up owned like ref. One fchown(2) when it works. */
 bool fileown_give(int fd, const char *path, const struct stat *ref, bool rewrite) __attribute__((__nonnull__));
 
-/* Open the lock file at path for locking (O_RDWR, O_NOFOLLOW, close-on-exec;
- * read-only when it exists but may not be written, unless need_write: an
- * fcntl write lock needs a writable descriptor). When missing it is
+/* Open the lock file at path for locking (O_RDWR, O_NOFOLLOW, close-on-exec
+ * unless inherit; read-only when it exists but may not be written, unless
+ * need_write: an fcntl write lock needs a writable descriptor). When missing it is
  * created, mode FILEOWN_LOCK_MODE (fileown_mode of its directory), and, when
  * root creates it, given to the owner of the file like (the credentials; or,
  * when like is NULL or missing, of the lock's directory). One open(2) when
  * the file exists. Returns the descriptor, or -1 with errno. */
-int fileown_open_lock(const char *path, const char *like, bool need_write) __attribute__((__nonnull__(1)));
+int fileown_open_lock(const char *path, const char *like, bool need_write, bool inherit)
+    __attribute__((__nonnull__(1)));
 
 /* May a file credrun reads beside the credentials (the state file), whose
  * status is st, be trusted? Yes when it belongs to this user or to the

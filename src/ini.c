@@ -2,7 +2,6 @@
 /* The INI tokenizer of profiles.conf; see ini.h. */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +21,7 @@ void ini_free(struct ini *ini)
 
 bool ini_name_char(int ch)
 {
-    return isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+    return ascii_alnum(ch) || ch == '-' || ch == '_' || ch == '.';
 }
 
 bool ini_section_name_ok(const char *s)

@@ -33,9 +33,16 @@ void jsonptr_wipe_on_free(void)
     }
 }
 
-char *jsonptr_token(const char *s, const char *end)
+/* The token s..end unescaped into tok (room for end - s + 1 bytes). */
+static char *token_into(char *tok, const char *s, const char *end)
 {
-    char *tok = xmalloc((size_t)(end - s) + 1), *o = tok;
+    size_t n = (size_t)(end - s);
+    if (!memchr(s, '~', n)) { /* nothing escaped: most tokens */
+        memcpy(tok, s, n);
+        tok[n] = '\0';
+        return tok;
+    }
+    char *o = tok;
     for (const char *p = s; p < end; p++) {
         if (*p == '~' && p + 1 < end && (p[1] == '0' || p[1] == '1')) {
             *o++ = p[1] == '0' ? '~' : '/';
@@ -48,6 +55,11 @@ char *jsonptr_token(const char *s, const char *end)
     return tok;
 }
 
+char *jsonptr_token(const char *s, const char *end)
+{
+    return token_into(xmalloc((size_t)(end - s) + 1), s, end);
+}
+
 json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child)
 {
     json_t *node = root;
@@ -56,9 +68,11 @@ json_t *jsonptr_get(json_t *root, const char *ptr, jsonptr_child_fn child)
         const char *end = strchr(p + 1, '/');
         if (!end)
             end = p + strlen(p);
-        char *tok = jsonptr_token(p + 1, end);
+        char small[64]; /* most tokens: no allocation */
+        char *tok = (size_t)(end - p) <= sizeof small ? token_into(small, p + 1, end) : jsonptr_token(p + 1, end);
         node = child(node, tok, strlen(tok));
-        free(tok);
+        if (tok != small)
+            free(tok);
         p = end;
     }
     return *p ? NULL : node;

@@ -152,9 +152,9 @@ enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(voi
     return st;
 }
 
-enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_err *err)
+enum cr_status lock_open(const char *path, const char *like, bool inherit, int *fd, struct cr_err *err)
 {
-    int f = fileown_open_lock(path, like, false);
+    int f = fileown_open_lock(path, like, false, inherit);
     if (f < 0) {
         if (errno == ELOOP)
             return cr_fail(err, CR_ERR_CANT_WRITE, "lock file %s is a symbolic link; remove it or pass --lock-file", path);

@@ -60,15 +60,16 @@ void lock_wait_gave_up(const struct lock_wait *w, struct cr_err *err) __attribut
 /* "HH:MM:SS" (local time) of t in buf. */
 void lock_clock_text(time_t t, char *buf, size_t len) __attribute__((__nonnull__));
 
-/* Open the lock file at path, close-on-exec, and store the descriptor in
+/* Open the lock file at path, close-on-exec unless inherit (COMMAND is
+ * exec'd holding it, as under flock(1)), and store the descriptor in
  * *fd. A missing one is created 0644 (less what its directory withholds)
  * and, when root creates it, given to the owner and group of the file like
  * (the credentials; NULL: of the lock's directory): see fileown_open_lock.
  * A file that exists but cannot be opened for writing is opened read-only:
  * flock works on that too. Symbolic links are refused. On failure a message
  * is put in err. */
-enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_err *err)
-    __attribute__((__nonnull__(1, 3, 4)));
+enum cr_status lock_open(const char *path, const char *like, bool inherit, int *fd, struct cr_err *err)
+    __attribute__((__nonnull__(1, 4, 5)));
 
 /* Take an exclusive flock(2) on fd within the limits of w. */
 enum cr_status lock_take(int fd, const struct lock_wait *w) __attribute__((__nonnull__));

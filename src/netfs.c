@@ -17,43 +17,47 @@
 #include "netfs.h"
 #include "util.h"
 
+/* The lists below end with "". Arrays of names, not of pointers: a table
+ * of pointers is relocated each time credrun is loaded. */
+#define FSTYPE_MAX 32
+
 /* Kernel network and cluster filesystems whose flock the server (or the
  * cluster's lock manager) decides. nfs, cifs, lustre, ocfs2 and gfs2 also
  * depend on their options: see classify_opts. */
-static const char *const network_types[] = {
+static const char network_types[][FSTYPE_MAX] = {
     "nfs", "nfs4", "ceph", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "afs", "ocfs2",
-    "gfs2", "orangefs", "pvfs2", "glusterfs", "wekafs", "panfs", "ncpfs", "coda", NULL,
+    "gfs2", "orangefs", "pvfs2", "glusterfs", "wekafs", "panfs", "ncpfs", "coda", "",
 };
 
 /* Network filesystems credrun expects to share locks but cannot judge from
  * the type alone: taken as network, reported as a guess. 9p's locks reach
  * the server only as far as the server implements them; virtiofs shares
  * flock only when virtiofsd runs with -o flock (or --posix-lock). */
-static const char *const guessed_network_types[] = {"9p", "virtiofs", NULL};
+static const char guessed_network_types[][FSTYPE_MAX] = {"9p", "virtiofs", ""};
 
 /* FUSE filesystems that implement flock across clients. */
-static const char *const fuse_network_types[] = {
-    "fuse.glusterfs", "fuse.ceph-fuse", "fuse.ceph", "fuse.juicefs", "fuse.mfs", "fuse.lizardfs", NULL,
+static const char fuse_network_types[][FSTYPE_MAX] = {
+    "fuse.glusterfs", "fuse.ceph-fuse", "fuse.ceph", "fuse.juicefs", "fuse.mfs", "fuse.lizardfs", "",
 };
 
 /* FUSE filesystems without lock operations whose data lives elsewhere:
  * flock is local to this client. */
-static const char *const fuse_lock_local_types[] = {
+static const char fuse_lock_local_types[][FSTYPE_MAX] = {
     "fuse.sshfs", "fuse.s3fs", "fuse.rclone", "fuse.gcsfuse", "fuse.goofys", "fuse.mountpoint-s3",
     "fuse.blobfuse", "fuse.blobfuse2", "fuse.geesefs", "fuse.ossfs", "fuse.cosfs", "fuse.davfs",
-    "fuse.gvfsd-fuse", "fuse.curlftpfs", "fuse.afpfs", "fuse.seadrive", "fuse.onedriver", "davfs", NULL,
+    "fuse.gvfsd-fuse", "fuse.curlftpfs", "fuse.afpfs", "fuse.seadrive", "fuse.onedriver", "davfs", "",
 };
 
 /* FUSE filesystems over local storage on this one machine: the kernel's
  * local flock is the right one. */
-static const char *const fuse_local_types[] = {
+static const char fuse_local_types[][FSTYPE_MAX] = {
     "fuseblk", "fuse.portal", "fuse.lxcfs", "fuse.bindfs", "fuse.encfs", "fuse.gocryptfs", "fuse.cryfs",
-    "fuse.securefs", "fuse.squashfuse", "fuse.fuse-overlayfs", "fuse.snapfuse", NULL,
+    "fuse.securefs", "fuse.squashfuse", "fuse.fuse-overlayfs", "fuse.snapfuse", "",
 };
 
-static int in_list(const char *const *list, const char *s)
+static int in_list(const char (*list)[FSTYPE_MAX], const char *s)
 {
-    for (; *list; list++)
+    for (; (*list)[0]; list++)
         if (strcmp(*list, s) == 0)
             return 1;
     return 0;

@@ -28,8 +28,10 @@ static bool host_is_loopback(const char *host, size_t n)
         if (buf[n - 1] != ']')
             return false;
         buf[n - 1] = '\0';
+        /* not in6addr_loopback: a data symbol every run would bind at startup */
+        static const struct in6_addr lo6 = IN6ADDR_LOOPBACK_INIT;
         struct in6_addr a6;
-        return inet_pton(AF_INET6, buf + 1, &a6) == 1 && memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
+        return inet_pton(AF_INET6, buf + 1, &a6) == 1 && memcmp(&a6, &lo6, sizeof a6) == 0;
     }
     struct in_addr a4;
     return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;

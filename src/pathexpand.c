@@ -2,7 +2,6 @@
 /* ${VAR:-default} and ~ in location rules; see pathexpand.h. */
 #include "config.h"
 
-#include <ctype.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@ static const char *home_dir(void)
     }
     return home;
 }
+
+#define PATH_GUESS 256 /* most expanded rules fit: one allocation */
 
 struct sbuf {
     char *s;
@@ -79,7 +80,7 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
             continue;
         }
         const char *name = p + 2, *q = name;
-        while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
+        while (q < end && (ascii_alnum((unsigned char)*q) || *q == '_'))
             q++;
         if (q == name || q >= end || (*q != '}' && !(*q == ':' && q + 1 < end && q[1] == '-'))) {
             cr_fail(err, CR_ERR_PROFILES_CONF, "malformed ${...}: use ${NAME} or ${NAME:-default}");
@@ -115,8 +116,8 @@ static int expand(struct sbuf *b, const char *s, const char *end, int depth, str
 
 int pathexpand(const char *rule, char **out, struct cr_err *err)
 {
-    struct sbuf b = {0};
-    sb_add(&b, "", 0);
+    struct sbuf b = {.s = xmalloc(PATH_GUESS), .cap = PATH_GUESS};
+    b.s[0] = '\0';
     if (expand(&b, rule, rule + strlen(rule), 0, err) != 0) {
         free(b.s);
         *out = NULL;

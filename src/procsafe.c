@@ -28,10 +28,9 @@ void procsafe_init(void)
         struct rlimit none = {0, saved_core.rlim_max};
         core_lowered = setrlimit(RLIMIT_CORE, &none) == 0;
     }
-    struct sigaction sa = {0}, old;
+    struct sigaction sa = {0}, old; /* sa_mask all zero: empty, without a sigemptyset binding per run */
     sa.sa_handler = on_pipe;
     sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPIPE, &sa, &old) == 0 && old.sa_handler == SIG_IGN)
         sigaction(SIGPIPE, &old, NULL); /* already harmless, and COMMAND keeps it so */
 }

@@ -3,7 +3,7 @@
  * [NAME] defines or overrides profile NAME; [NAME/PROVIDER] is NAME for one
  * provider; "inherit = OTHER" starts from another profile. The built-in
  * profiles are src/profiles.builtin.conf, tokenized at build time
- * (profile_builtin); the user's profiles.conf is tokenized by ini.c when -p is
+ * (profile_builtin_ini); the user's profiles.conf is tokenized by ini.c when -p is
  * given, and both are applied by the same code here. See credrun(1), PROFILES. */
 #include "config.h"
 
@@ -19,9 +19,16 @@
 
 #define MAX_INHERIT 8
 
+/* Free s unless it is a string of the resolved built-in profiles. */
+static void str_free(char *s)
+{
+    if (!profile_str_static(s))
+        free(s);
+}
+
 void profile_set_str(char **field, const char *value)
 {
-    free(*field);
+    str_free(*field);
     *field = value ? xstrdup(value) : NULL;
 }
 
@@ -99,11 +106,10 @@ static bool lock_path_ok(const char *t)
     return t[0] == '/' || strncmp(t, "{file}", 6) == 0 || strncmp(t, "{dir}", 5) == 0 || strncmp(t, "{realdir}", 9) == 0;
 }
 
-/* lock = none | refresh|write mkdir|fcntl|flock PATH [stale=N] [optional] [nonblock] */
-static int add_lock(struct profile *p, const char *v, struct cr_err *err)
+/* lock = refresh|write mkdir|fcntl|flock PATH [stale=N] [optional] [nonblock] into *out
+ * (its path newly allocated). */
+static int parse_lock(const char *v, struct profile_lock *out, struct cr_err *err)
 {
-    if (strcmp(v, "none") == 0)
-        return 0;
     char *copy = xstrdup(v), *save = NULL;
     char *role = strtok_r(copy, " \t", &save), *kind = strtok_r(NULL, " \t", &save),
          *path = strtok_r(NULL, " \t", &save);
@@ -149,19 +155,43 @@ static int add_lock(struct profile *p, const char *v, struct cr_err *err)
             goto out;
         }
     }
-    size_t same = 0;
-    for (size_t i = 0; i < p->n_locks; i++)
-        same += p->locks[i].write == l.write;
-    if (same >= APPLOCK_MAX) {
-        cr_fail(err, CR_ERR_PROFILES_CONF, "lock: at most %d refresh and %d write locks", APPLOCK_MAX, APPLOCK_MAX);
-        goto out;
-    }
     l.path = xstrdup(path);
-    p->locks[p->n_locks++] = l;
+    *out = l;
     rc = 0;
 out:
     free(copy);
     return rc;
+}
+
+/* lock = none | a lock line: parsed, and kept as written */
+static int add_lock(struct profile *p, const char *v, struct cr_err *err)
+{
+    if (strcmp(v, "none") == 0)
+        return 0;
+    profile_parse_locks(p);
+    struct profile_lock l;
+    if (parse_lock(v, &l, err) != 0)
+        return -1;
+    size_t same = 0;
+    for (size_t i = 0; i < p->n_locks; i++)
+        same += p->locks[i].write == l.write;
+    if (same >= APPLOCK_MAX) {
+        free(l.path);
+        cr_fail(err, CR_ERR_PROFILES_CONF, "lock: at most %d refresh and %d write locks", APPLOCK_MAX, APPLOCK_MAX);
+        return -1;
+    }
+    p->locks[p->n_locks++] = l;
+    p->lock_lines[p->n_lock_lines++] = xstrdup(v);
+    return 0;
+}
+
+void profile_parse_locks(struct profile *p)
+{
+    for (size_t i = p->n_locks; i < p->n_lock_lines; i++) {
+        struct cr_err err;
+        if (parse_lock(p->lock_lines[i], &p->locks[p->n_locks], &err) == 0) /* checked when they were added */
+            p->n_locks++;
+    }
 }
 
 
@@ -172,18 +202,21 @@ void profile_clear_lists(struct profile *p, unsigned lists)
 {
     if (lists & LIST_FILES) {
         for (size_t i = 0; i < p->n_files; i++)
-            free(p->files[i]);
+            str_free(p->files[i]);
         p->n_files = 0;
     }
     if (lists & LIST_LOCKS) {
         for (size_t i = 0; i < p->n_locks; i++)
             free(p->locks[i].path);
         p->n_locks = 0;
+        for (size_t i = 0; i < p->n_lock_lines; i++)
+            str_free(p->lock_lines[i]);
+        p->n_lock_lines = 0;
     }
     if (lists & LIST_STORES) {
         for (size_t i = 0; i < p->n_store; i++) {
-            free(p->store[i].member);
-            free(p->store[i].pointer);
+            str_free(p->store[i].member);
+            str_free(p->store[i].pointer);
         }
         p->n_store = 0;
     }
@@ -230,94 +263,45 @@ static int add_store(struct profile *p, const char *v, struct cr_err *err)
     return rc;
 }
 
-enum key_kind {
-    KEY_INHERIT,  /* a profile name, resolved by build */
-    KEY_FILE,     /* a location rule, added to the candidates */
-    KEY_CODEC,    /* json | transit */
-    KEY_POINTER,  /* a JSON pointer */
-    KEY_OPTIONAL, /* a JSON pointer or none */
-    KEY_UNIT,     /* s | ms | iso8601 | jwt */
-    KEY_URL,      /* an https URL (http to loopback) or none */
-    KEY_TEXT,     /* any text, or none */
-    KEY_REQUEST,  /* json | form | json:NAME */
-    KEY_MEMBER,   /* a member name, or none */
-    KEY_ENV,      /* a variable name, or none */
-    KEY_YESNO,    /* yes | no */
-    KEY_STORE,    /* MEMBER POINTER, added to the list */
-    KEY_LOCK,     /* a lock line, added to the list */
-    KEY_SECONDS,  /* a whole number of seconds (a long), or none (0) */
-    KEY_WINDOW,   /* client-window: SECONDS [unlocked], or none */
-};
-
-struct key {
-    const char *name;
-    enum key_kind kind;
-    size_t off;        /* of the field in struct profile */
-    unsigned list;     /* the list the section's first line of this key replaces */
-    const char *what;  /* KEY_MEMBER: what to give */
-};
-
-#define AT(field) offsetof(struct profile, field)
+#define AT(field) offsetof(struct profile, field), sizeof(((struct profile *)0)->field), #field
+#define NO_FIELD 0, 0, ""
 /* Sorted by name, for bsearch. */
-static const struct key keys[] = {
+const struct profile_key profile_keys[] = {
     {"access", KEY_POINTER, AT(access), 0, NULL},
     {"client-id", KEY_TEXT, AT(client_id), 0, NULL},
-    {"client-window", KEY_WINDOW, AT(client_window), 0, NULL},
+    {"client-unlocked", KEY_YESNO, AT(client_unlocked), 0, NULL},
+    {"client-window", KEY_SECONDS, AT(client_window), 0, NULL},
     {"codec", KEY_CODEC, AT(codec), 0, NULL},
     {"env", KEY_ENV, AT(env), 0, NULL},
     {"exec-only", KEY_YESNO, AT(exec_only), 0, NULL},
     {"expiry", KEY_OPTIONAL, AT(expiry), 0, NULL},
     {"expiry-unit", KEY_UNIT, AT(unit), 0, NULL},
-    {"file", KEY_FILE, 0, LIST_FILES, NULL},
-    {"inherit", KEY_INHERIT, 0, 0, NULL},
+    {"file", KEY_FILE, NO_FIELD, LIST_FILES, NULL},
+    {"inherit", KEY_INHERIT, NO_FIELD, 0, NULL},
     {"last-refresh", KEY_OPTIONAL, AT(last_refresh), 0, NULL},
-    {"lock", KEY_LOCK, 0, LIST_LOCKS, NULL},
+    {"lock", KEY_LOCK, NO_FIELD, LIST_LOCKS, NULL},
     {"login-hint", KEY_TEXT, AT(login_hint), 0, NULL},
     {"min-validity", KEY_SECONDS, AT(min_validity), 0, NULL},
     {"provider", KEY_MEMBER, AT(provider), 0, "give a provider name"},
     {"refresh", KEY_POINTER, AT(refresh), 0, NULL},
-    {"request", KEY_REQUEST, 0, 0, NULL},
+    {"request", KEY_REQUEST, AT(body), 0, NULL},
     {"response-access", KEY_MEMBER, AT(answer_access), 0, "give the answer's member name"},
     {"response-expires-at", KEY_MEMBER, AT(answer_expires_at), 0, "give the answer's member name"},
     {"response-expires-in", KEY_MEMBER, AT(answer_expires_in), 0, "give the answer's member name"},
     {"response-refresh", KEY_MEMBER, AT(answer_refresh), 0, "give the answer's member name"},
     {"response-scope", KEY_MEMBER, AT(answer_scope), 0, "give the answer's member name"},
     {"scopes", KEY_OPTIONAL, AT(scopes), 0, NULL},
-    {"store", KEY_STORE, 0, LIST_STORES, NULL},
+    {"store", KEY_STORE, NO_FIELD, LIST_STORES, NULL},
     {"token-url", KEY_URL, AT(token_url), 0, NULL},
     {"token-url-base", KEY_OPTIONAL, AT(base_url), 0, NULL},
     {"token-url-path", KEY_TEXT, AT(token_url_path), 0, NULL},
 };
 
+const size_t profile_n_keys = sizeof profile_keys / sizeof *profile_keys;
+
 static int key_cmp(const void *name, const void *k)
 {
-    return strcmp(name, ((const struct key *)k)->name);
-}
-
-/* min-validity = SECONDS | none; client-window = SECONDS [unlocked] | none:
- * the application refreshes by itself when less than SECONDS remain,
- * unlocked: holding no lock, so its processes race each other. */
-static int set_seconds(struct profile *p, const struct key *k, const char *v, struct cr_err *err)
-{
-    long *field = (long *)((char *)p + k->off), n = 0;
-    bool window = k->kind == KEY_WINDOW, unlocked = false;
-    if (strcmp(v, "none") != 0) {
-        char word[16] = "";
-        int used = 0;
-        const char *rest = "";
-        if (sscanf(v, "%15[0-9]%n", word, &used) == 1)
-            rest = v + used;
-        if (!*word || parse_long(word, 1, 366L * 86400, &n) != 0 || (*rest && !window) ||
-            (*rest && (!strchr(" \t", *rest) || strcmp(rest + strspn(rest, " \t"), "unlocked") != 0)))
-            return bad_value(err, k->name,
-                             window ? "give SECONDS [unlocked]: when the application refreshes by itself"
-                                    : "give SECONDS, the default --min-validity");
-        unlocked = *rest != 0;
-    }
-    *field = n;
-    if (window)
-        p->client_unlocked = unlocked;
-    return 0;
+    return strcmp(name, ((const struct profile_key *)k)->name);
 }
 
 /* What a section has done so far. */
@@ -329,7 +313,7 @@ struct apply_state {
 /* Apply one key = value to p. 0, or -1 with err (CR_ERR_PROFILES_CONF). */
 static int apply_entry(struct profile *p, struct apply_state *st, const char *key, const char *v, struct cr_err *err)
 {
-    const struct key *k = bsearch(key, keys, sizeof keys / sizeof *keys, sizeof *keys, key_cmp);
+    const struct profile_key *k = bsearch(key, profile_keys, profile_n_keys, sizeof *profile_keys, key_cmp);
     if (!k) {
         if (is_plain_word(key)) /* a typo; never quote what may be a pasted secret */
             cr_fail(err, CR_ERR_PROFILES_CONF, "unknown key '%s'", key);
@@ -397,11 +381,15 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         return 0;
     case KEY_STORE:
         return add_store(p, v, err);
+    case KEY_SECONDS: {
+        long n = 0;
+        if (strcmp(v, "none") != 0 && parse_long(v, 1, 366L * 86400, &n) != 0)
+            return bad_value(err, key, "give whole SECONDS, or none");
+        *(long *)((char *)p + k->off) = n;
+        return 0;
+    }
     case KEY_LOCK:
         return add_lock(p, v, err);
-    case KEY_SECONDS:
-    case KEY_WINDOW:
-        return set_seconds(p, k, v, err);
     }
     return -1;
 }
@@ -410,7 +398,7 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
 static enum cr_status apply_section(struct profile *p, const struct ini_section *s, const struct ini *ini,
                                     struct cr_err *err)
 {
-    struct apply_state st = {.trusted = ini == &profile_builtin};
+    struct apply_state st = {.trusted = ini == profile_builtin_ini()};
     for (size_t i = 0; i < s->n; i++) {
         if (apply_entry(p, &st, s->e[i].key, s->e[i].value, err) != 0) {
             err->status = CR_ERR_PROFILES_CONF;
@@ -433,7 +421,7 @@ static const char *section_inherit(const struct ini_section *s)
 static enum cr_status build(const struct ini *us, const char *conf, const char *name, int depth, struct profile *p,
                             struct cr_err *err)
 {
-    const struct ini *bi = &profile_builtin;
+    const struct ini *bi = profile_builtin_ini();
     const struct ini_section *b = ini_find(bi, name), *u = ini_find(us, name);
     if (!b && !u) {
         return cr_fail(err, CR_ERR_USAGE, "unknown profile '%s' (built in: %s; others are defined in %s)",
@@ -491,12 +479,37 @@ static void list_providers(const struct ini *bi, const struct ini *us, const cha
         }
 }
 
+/* Build profile name into p (zeroed): from the resolved tables when there
+ * is no profiles.conf and they hold it, else from the sections. */
+static enum cr_status build_top(const struct profile_tables *resolved, const struct ini *us, const char *conf,
+                                const char *name, struct profile *p, struct cr_err *err)
+{
+    /* memcmp, not strcmp: jansson binds it anyway, so the fast path binds
+     * one libc symbol fewer. */
+    size_t n = strlen(name);
+    for (size_t i = 0; resolved && !us && i < resolved->n; i++) {
+        const char *rn = resolved->pool + resolved->profiles[i].name;
+        if (strlen(rn) == n && memcmp(rn, name, n) == 0) {
+            profile_unpack(resolved, &resolved->profiles[i], p);
+            return CR_OK;
+        }
+    }
+    return build(us, conf, name, 0, p, err);
+}
+
 enum cr_status profile_resolve(const char *user_text, const char *origin, const char *name, const char *provider,
                                struct profile **out, struct cr_err *err)
+{
+    return profile_resolve_in(NULL, user_text, origin, name, provider, out, err);
+}
+
+enum cr_status profile_resolve_in(const struct profile_tables *resolved, const char *user_text, const char *origin,
+                                  const char *name, const char *provider, struct profile **out, struct cr_err *err)
 {
     *out = NULL;
     struct ini user, *us = NULL;
     const char *conf = origin ? origin : "profiles.conf";
+    bool named = name != NULL; /* PROFILE_DEFAULT is a good name */
     if (!name)
         name = PROFILE_DEFAULT;
     enum cr_status st = CR_OK;
@@ -512,10 +525,10 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
         }
     }
     struct profile *p = xcalloc(1, sizeof *p);
-    if (st == CR_OK && !ini_section_name_ok(name))
+    if (st == CR_OK && named && !ini_section_name_ok(name))
         st = cr_fail(err, CR_ERR_USAGE, "bad profile name '%s'", name);
     if (st == CR_OK)
-        st = build(us, conf, name, 0, p, err);
+        st = build_top(resolved, us, conf, name, p, err);
     if (st == CR_OK && provider) {
         if (!profile_member_name_ok(provider) || strchr(provider, ':')) {
             st = cr_fail(err, CR_ERR_USAGE, "bad provider name '%s'", provider);
@@ -523,14 +536,14 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
             st = cr_fail(err, CR_ERR_USAGE, "profile %s has no providers: --provider is for profiles like eca", name);
         } else if (!p->provider || strcmp(provider, p->provider) != 0) {
             char *sub = xasprintf("%s/%s", name, provider);
-            if (ini_find(&profile_builtin, sub) || ini_find(us, sub)) {
+            if (ini_find(profile_builtin_ini(), sub) || ini_find(us, sub)) {
                 profile_free(p);
                 p = xcalloc(1, sizeof *p);
-                st = build(us, conf, sub, 0, p, err);
+                st = build_top(resolved, us, conf, sub, p, err);
                 name = NULL;
             } else {
                 char known[256];
-                list_providers(&profile_builtin, us, name, p->provider, known, sizeof known);
+                list_providers(profile_builtin_ini(), us, name, p->provider, known, sizeof known);
                 st = cr_fail(err, CR_ERR_USAGE, "profile %s knows no provider '%s' (known: %s); define [%s] in %s", name,
                              provider, known, sub, conf);
             }
@@ -553,16 +566,22 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
     return CR_OK;
 }
 
+#define STR(field) {offsetof(struct profile, field), #field}
+const struct profile_str_field profile_str_fields[] = {
+    STR(name),          STR(provider),       STR(access),        STR(refresh),        STR(expiry),
+    STR(scopes),        STR(last_refresh),   STR(base_url),      STR(token_url),      STR(token_url_path),
+    STR(client_id),     STR(refresh_param),  STR(answer_access), STR(answer_refresh), STR(answer_expires_in),
+    STR(answer_expires_at), STR(answer_scope), STR(env),         STR(login_hint),
+};
+const size_t profile_n_str_fields = sizeof profile_str_fields / sizeof *profile_str_fields;
+
 /* Free what p holds, not p itself. */
 void profile_clear(struct profile *p)
 {
-    char **strs[] = {&p->name,          &p->provider,       &p->access,        &p->refresh,       &p->expiry,
-                     &p->scopes,        &p->last_refresh,   &p->base_url,      &p->token_url,     &p->token_url_path,
-                     &p->client_id,     &p->refresh_param,  &p->answer_access, &p->answer_refresh, &p->answer_expires_in,
-                     &p->answer_expires_at, &p->answer_scope, &p->env,          &p->login_hint};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
-        free(*strs[i]);
-        *strs[i] = NULL;
+    for (size_t i = 0; i < profile_n_str_fields; i++) {
+        char **field = (char **)((char *)p + profile_str_fields[i].off);
+        str_free(*field);
+        *field = NULL;
     }
     profile_clear_lists(p, LIST_FILES | LIST_LOCKS | LIST_STORES);
     for (size_t i = 0; i < p->n_owned; i++)

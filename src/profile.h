@@ -63,9 +63,11 @@ struct profile {
     char *login_hint;
     bool exec_only;
     long min_validity;    /* the default --min-validity; 0: DEFAULT_MIN_VALIDITY */
-    long client_window;   /* the application refreshes by itself when this many seconds or less remain; 0: unknown */
-    bool client_unlocked; /* ...and sends that refresh holding no lock: its processes race each other */
-    struct profile_lock locks[PROFILE_MAX_LOCKS];
+    long client_window;   /* the application refreshes by itself when fewer seconds remain; 0: unknown */
+    bool client_unlocked; /* ...and sends that refresh holding no lock, so its processes race each other */
+    char *lock_lines[PROFILE_MAX_LOCKS]; /* as written, "none" left out */
+    size_t n_lock_lines;
+    struct profile_lock locks[PROFILE_MAX_LOCKS]; /* lock_lines parsed (profile_parse_locks) */
     size_t n_locks;
 
     /* What the run's configuration points into, filled by profile_setup. */
@@ -116,10 +118,11 @@ enum cr_status profile_resolve(const char *user_text, const char *origin, const 
                                struct profile **out, struct cr_err *err) __attribute__((__nonnull__(5, 6)));
 
 /* The built-in profiles: src/profiles.builtin.conf as ini_parse would cut it
- * (origin PROFILE_BUILTIN_ORIGIN), and the names of its [NAME] sections,
+ * (origin PROFILE_BUILTIN_ORIGIN; made from the generated tables on the
+ * first call, then the same), and the names of its [NAME] sections,
  * ", "-separated, for messages and --help. The one list of built-in names. */
 #define PROFILE_BUILTIN_ORIGIN "built-in profiles"
-extern const struct ini profile_builtin;
+const struct ini *profile_builtin_ini(void);
 extern const char profile_builtin_names[];
 
 void profile_free(struct profile *p);

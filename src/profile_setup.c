@@ -52,7 +52,7 @@ static char *subst(const char *t, const char *key, const char *val)
 /* A pointer of p with {provider} filled in, owned by p; NULL stays NULL. */
 static const char *pointer_for(struct profile *p, const char *ptr)
 {
-    if (!ptr || !strstr(ptr, "{provider}"))
+    if (!ptr || !strchr(ptr, '{') || !strstr(ptr, "{provider}"))
         return ptr; /* p's own copy */
     return own(p, subst(ptr, "{provider}", p->provider ? p->provider : ""));
 }
@@ -188,7 +188,7 @@ enum cr_status profile_setup(const struct profile_select *sel, struct profile **
     }
     struct profile *p = NULL;
     if (st == CR_OK)
-        st = profile_resolve(text, conf, sel->name, sel->provider, &p, err);
+        st = profile_resolve_in(&profile_resolved, text, conf, sel->name, sel->provider, &p, err);
     free(text);
     free(conf);
     if (st != CR_OK)
@@ -269,6 +269,7 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
 {
     size_t n = 0;
     char *dir = NULL, *realdir = NULL;
+    profile_parse_locks(p);
     for (size_t i = 0; i < p->n_locks; i++) {
         const struct profile_lock *l = &p->locks[i];
         if (l->write != write || n == max)

@@ -55,7 +55,9 @@ static enum cr_status commit_under_write_locks(const struct run_config *rc, stru
     struct lock_wait w;
     lock_wait_init(&w, false, WRITE_LOCK_WAIT_S);
     struct cr_err lerr;
-    if (applock_acquire(&wl, rc->write_locks, rc->n_write_locks, &w, apps, &lerr) != CR_OK)
+    size_t n;
+    const struct applock_spec *specs = config_app_locks(rc, true, &n);
+    if (applock_acquire(&wl, specs, n, &w, apps, &lerr) != CR_OK)
         log_warn("%s; writing the new tokens without it", lerr.msg);
     enum cr_status st = atomic_commit(af, out, outlen, rescue, err);
     applock_release(&wl);
@@ -317,7 +319,7 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
 {
     struct lock_wait w;
     fresh_init(rc, f, &w, err);
-    enum cr_status st = lock_open(rc->lock_file, rc->credentials, &f->lock_fd, err);
+    enum cr_status st = lock_open(rc->lock_file, rc->credentials, rc->lock_inherited, &f->lock_fd, err);
     if (st != CR_OK && access(rc->credentials, F_OK) != 0)
         /* No login at all (its directory is missing too): say that. */
         return cr_fail(err, CR_ERR_CREDS_MISSING,
@@ -357,10 +359,12 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
                                     struct cr_err *err)
 {
     *fresh_now = false;
-    if (!rc->n_refresh_locks)
+    size_t n;
+    const struct applock_spec *specs = config_app_locks(rc, false, &n);
+    if (!n)
         return CR_OK;
     creds_free(c);
-    enum cr_status st = applock_acquire(apps, rc->refresh_locks, rc->n_refresh_locks, w, NULL, err);
+    enum cr_status st = applock_acquire(apps, specs, n, w, NULL, err);
     if (st == CR_ERR_CANT_WRITE)
         cr_append(err, "the refresh token was not spent");
     if (st == CR_OK)

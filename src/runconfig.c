@@ -41,6 +41,8 @@ static void resolve_plain(const struct cli *c, const struct profile *p, struct r
     rc->command = c->command;
     /* A sidecar never holds the lock between refreshes. */
     rc->scope = c->scope_refresh || (c->supervise && !c->command) ? RUN_SCOPE_REFRESH : RUN_SCOPE_COMMAND;
+    /* like flock(1); a supervised child must not hold it */
+    rc->lock_inherited = c->command && !c->supervise && rc->scope == RUN_SCOPE_COMMAND;
 }
 
 /* The application's own refresh window (client-window): when -m lets the
@@ -69,6 +71,13 @@ static void resolve_window(const struct profile *p, struct run_config *rc)
                                 p->client_window, dflt);
 }
 
+struct run_app_locks {
+    char *given; /* the credentials file as named */
+    bool expanded;
+    struct applock_spec refresh[APPLOCK_MAX], write[APPLOCK_MAX];
+    size_t n_refresh, n_write;
+};
+
 /* The files: credentials (links followed), lock file, application locks. */
 static enum cr_status resolve_files(const struct cli *c, struct profile *p, struct run_config *rc, struct cr_err *err)
 {
@@ -78,10 +87,24 @@ static enum cr_status resolve_files(const struct cli *c, struct profile *p, stru
                        c->profile ? c->profile : PROFILE_DEFAULT);
     rc->credentials = path_follow_links(given);
     rc->lock_file = c->lock_file ? xstrdup(c->lock_file) : path_with_suffix(rc->credentials, LOCK_SUFFIX);
-    rc->n_refresh_locks = profile_expand_locks(p, given, false, rc->refresh_locks, APPLOCK_MAX);
-    rc->n_write_locks = profile_expand_locks(p, given, true, rc->write_locks, APPLOCK_MAX);
-    free(given);
+    rc->app_locks = xcalloc(1, sizeof *rc->app_locks);
+    rc->app_locks->given = given; /* expanded only when a refresh needs them */
     return CR_OK;
+}
+
+const struct applock_spec *config_app_locks(const struct run_config *rc, bool write, size_t *n)
+{
+    struct run_app_locks *a = rc->app_locks;
+    *n = 0;
+    if (!a)
+        return NULL;
+    if (!a->expanded) {
+        a->n_refresh = profile_expand_locks(rc->owner, a->given, false, a->refresh, APPLOCK_MAX);
+        a->n_write = profile_expand_locks(rc->owner, a->given, true, a->write, APPLOCK_MAX);
+        a->expanded = true;
+    }
+    *n = write ? a->n_write : a->n_refresh;
+    return write ? a->write : a->refresh;
 }
 
 enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct cr_err *err)
@@ -168,6 +191,10 @@ void config_free(struct run_config *rc)
     free(rc->lock_file);
     free(rc->warning);
     rc->credentials = rc->lock_file = rc->warning = NULL;
+    if (rc->app_locks)
+        free(rc->app_locks->given);
+    free(rc->app_locks);
+    rc->app_locks = NULL;
     profile_free(rc->owner);
     rc->owner = NULL;
 }

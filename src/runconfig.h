@@ -58,14 +58,12 @@ struct run_config {
     const char *unexported_env; /* --supervise: the profile's variable, left unset (NULL: none) */
     const char *login_hint;     /* what to run to log in again, e.g. "claude /login" */
     enum run_scope scope;
+    bool lock_inherited; /* COMMAND is exec'd holding the lock: its descriptor is opened without close-on-exec */
     int conflict_exit; /* -E; < 0 when not given */
     char **command;    /* NULL-terminated, NULL with --refresh or a sidecar --supervise */
-    /* The application's own locks, paths expanded: held around the re-read
-     * and refresh, and around the write. */
-    struct applock_spec refresh_locks[APPLOCK_MAX];
-    size_t n_refresh_locks;
-    struct applock_spec write_locks[APPLOCK_MAX];
-    size_t n_write_locks;
+    /* The application's own locks (config_app_locks): held around the
+     * re-read and refresh, and around the write. */
+    struct run_app_locks *app_locks;
     /* The application's own refresh window, from the profile (0: unknown). */
     long client_window;
     /* One warning about this configuration, for main to print once (owned,
@@ -82,6 +80,13 @@ struct run_config {
  * profile, CR_ERR_PROFILES_CONF for a malformed profiles.conf. *rc is to be
  * freed with config_free() in both cases. */
 enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct cr_err *err) __attribute__((__nonnull__));
+
+/* The application's own locks of one kind (write: held around the write;
+ * else around the re-read and refresh), their paths expanded for the
+ * credentials file as named (links not followed) when first asked for: only
+ * a refresh needs them. Returns the specs (owned by rc) and their number in *n. */
+const struct applock_spec *config_app_locks(const struct run_config *rc, bool write, size_t *n)
+    __attribute__((__nonnull__));
 
 /* The token endpoint for a refresh of the file whose tokens are t (the
  * endpoint rule above), newly allocated in *url; *loopback as

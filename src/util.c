@@ -49,10 +49,9 @@ void *xrealloc(void *p, size_t n)
 
 char *xstrdup(const char *s)
 {
-    char *p = strdup(s);
-    if (!p)
-        out_of_memory();
-    return p;
+    /* Not strdup(3): one dynamic symbol fewer to bind on the fast path. */
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
 }
 
 char *xasprintf(const char *fmt, ...)
@@ -92,9 +91,20 @@ char *path_with_suffix(const char *path, const char *suffix)
     return s;
 }
 
+/* The last '/' of path, or NULL: strrchr(3) without its symbol binding on
+ * the fast path. */
+static const char *last_slash(const char *path)
+{
+    const char *slash = NULL;
+    for (const char *p = path; *p; p++)
+        if (*p == '/')
+            slash = p;
+    return slash;
+}
+
 char *path_dirname(const char *path)
 {
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_slash(path);
     if (!slash)
         return xstrdup(".");
     if (slash == path)
@@ -107,7 +117,7 @@ char *path_dirname(const char *path)
 
 const char *path_basename(const char *path)
 {
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_slash(path);
     return slash ? slash + 1 : path;
 }
 

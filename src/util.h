@@ -39,6 +39,13 @@ char *path_follow_links(const char *path) __attribute__((__nonnull__));
  * passes. */
 bool is_plain_word(const char *s) __attribute__((__nonnull__));
 
+/* A letter or digit of ASCII: isalnum(3) in the C locale credrun runs in,
+ * without the locale table's lookup (and its symbol binding). */
+static inline bool ascii_alnum(int ch)
+{
+    return (ch >= '0' && ch <= '9') || ((unsigned)ch | 0x20) - 'a' < 26;
+}
+
 /* Parse a non-negative integer that fits in a long; 0 on success, -1 on junk. */
 int parse_long(const char *s, long min, long max, long *out) __attribute__((__nonnull__));
 /* Parse a non-negative decimal number of seconds ("2", "0.5"); 0 or -1. */

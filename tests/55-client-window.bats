@@ -55,7 +55,8 @@ teardown() { kill_background; }
     cat > "$BATS_TEST_TMPDIR/xdg/credrun/profiles.conf" <<'INI'
 [mine]
 inherit = claude
-client-window = 900 unlocked
+client-window = 900
+client-unlocked = yes
 [quiet]
 inherit = claude
 client-window = none

@@ -93,10 +93,12 @@ static void check(const char *name, const char *provider, bool given)
         FUZZ_CHECK(rc.token_url, "-p %s set up without a token URL", name);
         FUZZ_CHECK(rc.credentials && rc.lock_file, "-p %s set up without its files", name);
         FUZZ_CHECK(rc.login_hint && rc.login_hint[0], "-p %s: no login hint", name);
-        for (size_t i = 0; i < rc.n_refresh_locks; i++)
-            FUZZ_CHECK(rc.refresh_locks[i].path && rc.refresh_locks[i].path[0], "-p %s: empty lock path", name);
-        for (size_t i = 0; i < rc.n_write_locks; i++)
-            FUZZ_CHECK(rc.write_locks[i].path && rc.write_locks[i].path[0], "-p %s: empty lock path", name);
+        for (int write = 0; write < 2; write++) {
+            size_t n;
+            const struct applock_spec *locks = config_app_locks(&rc, write, &n);
+            for (size_t i = 0; i < n; i++)
+                FUZZ_CHECK(locks[i].path && locks[i].path[0], "-p %s: empty lock path", name);
+        }
         char *url = NULL;
         bool loopback;
         cr_clear(&err);

@@ -61,7 +61,7 @@ int main(void)
     ok(left > 29 && left <= 30, "-w 30 leaves up to 30 s (%.3f)", left);
 
     int fd = -1;
-    is_int(lock_open(path, NULL, &fd, &err), CR_OK, "lock_open creates the lock file");
+    is_int(lock_open(path, NULL, false, &fd, &err), CR_OK, "lock_open creates the lock file");
     struct stat sb = {0};
     int src = fd >= 0 ? fstat(fd, &sb) : -1;
     ok(src == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0022) == 0, "a regular file no one else may write (%o)",
@@ -73,7 +73,7 @@ int main(void)
     int other = open(path, O_RDWR | O_CLOEXEC);
     ok(flock(other, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK, "the lock is flock(2)'s: flock(1) sees it held");
     int fd2 = -1;
-    is_int(lock_open(path, NULL, &fd2, &err), CR_OK, "an existing lock file opens");
+    is_int(lock_open(path, NULL, false, &fd2, &err), CR_OK, "an existing lock file opens");
     is_int(lock_take(fd2, &w), CR_ERR_LOCK_BUSY, "-n: a held lock is busy, not waited for");
     lock_wait_init(&w, false, 0.2);
     is_int(lock_take(fd2, &w), CR_ERR_LOCK_BUSY, "-w: a lock still held at the deadline is busy");
@@ -85,7 +85,7 @@ int main(void)
 
     ok(symlink(path, link) == 0, "a symbolic link to the lock file");
     fd = -1;
-    ok(lock_open(link, NULL, &fd, &err) != CR_OK && fd < 0, "a lock file that is a symbolic link is refused: %s", err.msg);
+    ok(lock_open(link, NULL, false, &fd, &err) != CR_OK && fd < 0, "a lock file that is a symbolic link is refused: %s", err.msg);
 
     lock_wait_init(&w, false, 5);
     calls = blocking_calls = 0;

@@ -13,6 +13,7 @@
 
 #include "ini.h"
 #include "profile.h"
+#include "profile_keys.h"
 #include "tap.h"
 #include "util.h"
 
@@ -48,10 +49,10 @@ static void tables_equal_parser(const char *text)
     struct ini ini;
     if (!ok(ini_parse(text, "src/profiles.builtin.conf", &ini, &err) == CR_OK, "the built-in file parses: %s", why))
         return;
-    is_int(ini.n, profile_builtin.n, "the tables hold every section of src/profiles.builtin.conf");
-    bool same = ini.n == profile_builtin.n;
+    is_int(ini.n, profile_builtin_ini()->n, "the tables hold every section of src/profiles.builtin.conf");
+    bool same = ini.n == profile_builtin_ini()->n;
     for (size_t i = 0; same && i < ini.n; i++) {
-        const struct ini_section *a = &ini.s[i], *b = &profile_builtin.s[i];
+        const struct ini_section *a = &ini.s[i], *b = &profile_builtin_ini()->s[i];
         same = strcmp(a->name, b->name) == 0 && a->line == b->line && a->n == b->n;
         for (size_t k = 0; same && k < a->n; k++)
             same = strcmp(a->e[k].key, b->e[k].key) == 0 && strcmp(a->e[k].value, b->e[k].value) == 0 &&
@@ -70,6 +71,87 @@ static void tables_equal_parser(const char *text)
     ini_free(&ini);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* a (from the resolved tables) is b (the run-time path's): every string
+ * field and every key's value by the key table, the lists, and the locks
+ * their lines parse into. Says what differs. */
+static bool profiles_equal(struct profile *a, const struct profile *b)
+{
+    bool same = true;
+    for (size_t i = 0; i < profile_n_str_fields; i++) {
+        size_t off = profile_str_fields[i].off;
+        const char *x = *(char **)((char *)a + off), *y = *(char *const *)((const char *)b + off);
+        if (!same_str(x, y)) {
+            printf("# [%s] %s: '%s', not '%s'\n", b->name, profile_str_fields[i].field, x ? x : "(null)", y ? y : "(null)");
+            same = false;
+        }
+    }
+    for (size_t i = 0; i < profile_n_keys; i++) {
+        const struct profile_key *k = &profile_keys[i];
+        bool text = false; /* compared above */
+        for (size_t j = 0; j < profile_n_str_fields; j++)
+            text = text || profile_str_fields[j].off == k->off;
+        if (k->field[0] && !text && memcmp((char *)a + k->off, (const char *)b + k->off, k->size) != 0) {
+            printf("# [%s] %s differs\n", b->name, k->field);
+            same = false;
+        }
+    }
+    bool lists = a->n_files == b->n_files && a->n_store == b->n_store && a->n_lock_lines == b->n_lock_lines;
+    for (size_t i = 0; lists && i < a->n_files; i++)
+        lists = same_str(a->files[i], b->files[i]);
+    for (size_t i = 0; lists && i < a->n_store; i++)
+        lists = same_str(a->store[i].member, b->store[i].member) && same_str(a->store[i].pointer, b->store[i].pointer);
+    for (size_t i = 0; lists && i < a->n_lock_lines; i++)
+        lists = same_str(a->lock_lines[i], b->lock_lines[i]);
+    profile_parse_locks(a);
+    lists = lists && a->n_locks == b->n_locks;
+    for (size_t i = 0; lists && i < a->n_locks; i++) {
+        const struct profile_lock *x = &a->locks[i], *y = &b->locks[i];
+        lists = x->write == y->write && x->kind == y->kind && x->stale_s == y->stale_s && x->optional == y->optional &&
+                same_str(x->path, y->path);
+    }
+    if (!lists)
+        printf("# [%s]: the files, stores or locks differ\n", b->name);
+    return same && lists;
+}
+
+/* The profiles resolved at build time (src/profiles_resolved.c) are what
+ * the run-time path makes of every built-in section, provider sections
+ * and --provider too; their strings are shared, never freed. */
+static void resolved_equal_runtime(void)
+{
+    is_int(profile_resolved.n, profile_builtin_ini()->n, "every built-in section is resolved at build time");
+    bool all = profile_resolved.n == profile_builtin_ini()->n;
+    for (size_t i = 0; i < profile_builtin_ini()->n; i++) {
+        const char *name = profile_builtin_ini()->s[i].name;
+        struct profile *a = NULL, *b = NULL;
+        if (profile_resolve_in(&profile_resolved, NULL, NULL, name, NULL, &a, &err) != CR_OK ||
+            profile_resolve(NULL, NULL, name, NULL, &b, &err) != CR_OK) {
+            printf("# [%s]: %s\n", name, why);
+            all = false;
+        } else {
+            all = profiles_equal(a, b) && all;
+        }
+        profile_free(a);
+        profile_free(b);
+    }
+    ok(all, "the resolved tables equal what the run-time path makes of each section");
+    struct profile *a = NULL, *b = NULL;
+    profile_resolve_in(&profile_resolved, NULL, NULL, "eca", "openai", &a, &err);
+    profile_resolve(NULL, NULL, "eca", "openai", &b, &err);
+    ok(a && b && profiles_equal(a, b), "and of eca with --provider openai");
+    ok(a && profile_str_static(a->token_url) && b && !profile_str_static(b->token_url),
+       "a resolved profile shares the tables' strings");
+    if (a)
+        profile_set_str(&a->token_url, "https://other.example/"); /* the shared string is not freed */
+    profile_free(a);
+    profile_free(b);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/profile-t.XXXXXX";
@@ -81,6 +163,8 @@ int main(void)
     unsetenv("CLAUDE_SECURESTORAGE_CONFIG_DIR");
     unsetenv("CODEX_HOME");
     unsetenv("XDG_CACHE_HOME");
+
+    resolved_equal_runtime();
 
     /* The built-in profiles. */
     struct profile *p = resolve(NULL, NULL, NULL, CR_OK);
@@ -212,7 +296,7 @@ int main(void)
     ok(p && p->client_window == 300 && !p->client_unlocked, "claude refreshes by itself, under its lock, inside 300 s");
     profile_free(p);
     p = resolve("[codex]\nclient-window = 120\n", "codex", NULL, CR_OK);
-    ok(p && p->client_window == 120 && !p->client_unlocked, "profiles.conf sets client-window");
+    ok(p && p->client_window == 120 && p->client_unlocked, "profiles.conf sets client-window, client-unlocked stays");
     profile_free(p);
     p = resolve("[mine]\ninherit = codex\nclient-window = none\n", "mine", NULL, CR_OK);
     ok(p && p->client_window == 0, "client-window = none clears it");
@@ -239,10 +323,10 @@ int main(void)
         {"[x]\nenv = A=B\n", "test.conf:2: env: give a variable name"},
         {"[x]\nlock = refresh mkdir {file}.lock nonblock\n", "test.conf:2: lock: after the path"},
         {"[x]\nlock = refresh lockf {file}.lock\n", "test.conf:2: lock: the kind is mkdir"},
-        {"[x]\nmin-validity = 0\n", "test.conf:2: min-validity: give SECONDS"},
-        {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
-        {"[x]\nclient-window = 300 locked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
-        {"[x]\nclient-window = 300unlocked\n", "test.conf:2: client-window: give SECONDS [unlocked]"},
+        {"[x]\nmin-validity = 0\n", "test.conf:2: min-validity: give whole SECONDS"},
+        {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give whole SECONDS"},
+        {"[x]\nclient-window = 300 unlocked\n", "test.conf:2: client-window: give whole SECONDS"},
+        {"[x]\nclient-unlocked = maybe\n", "test.conf:2: client-unlocked: yes or no"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = NULL;

@@ -102,16 +102,19 @@ static void claude_files(const char *tmp, const char *dir, const char *link, cha
     is_int(parse(&o, argv1), CR_OK, "the default profile parses");
     ok(o.owner && o.fields && strcmp(o.fields->access, "/claudeAiOauth/accessToken") == 0, "its fields are the profile's");
     is_str(o.env_name, "CLAUDE_CODE_OAUTH_TOKEN", "its env var is set");
-    is_int(o.n_refresh_locks, 2, "two refresh locks are expanded");
+    size_t n_refresh, n_write;
+    const struct applock_spec *refresh_locks = config_app_locks(&o, false, &n_refresh);
+    const struct applock_spec *write_locks = config_app_locks(&o, true, &n_write);
+    is_int(n_refresh, 2, "two refresh locks are expanded");
     char want[900];
     snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", link);
-    is_str(o.refresh_locks[0].path, want, "{dir} is the credentials' directory");
+    is_str(refresh_locks[0].path, want, "{dir} is the credentials' directory");
     snprintf(want, sizeof want, "%.300s.lock", dir);
-    is_str(o.refresh_locks[1].path, want, "{realdir} has its links resolved");
-    ok(o.refresh_locks[1].optional && o.refresh_locks[1].stale_s == 10, "and is optional, stale after 10 s");
-    is_int(o.n_write_locks, 1, "one write lock");
+    is_str(refresh_locks[1].path, want, "{realdir} has its links resolved");
+    ok(refresh_locks[1].optional && refresh_locks[1].stale_s == 10, "and is optional, stale after 10 s");
+    is_int(n_write, 1, "one write lock");
     snprintf(want, sizeof want, "%.300s/.storage-write.lock", link);
-    is_str(o.write_locks[0].path, want, "the storage write lock");
+    is_str(write_locks[0].path, want, "the storage write lock");
     ok(o.refresh_only && o.scope == RUN_SCOPE_COMMAND && o.min_validity == DEFAULT_MIN_VALIDITY, "the defaults fill the rest");
     is_str(o.login_hint, "claude /login", "the login hint is the profile's");
     config_free(&o);
@@ -130,7 +133,8 @@ static void claude_files(const char *tmp, const char *dir, const char *link, cha
     is_int(parse(&o, argv1b), CR_OK, "a linked credentials file parses");
     is_str(o.credentials, elsewhere, "the file credrun writes is the link's target");
     snprintf(want, sizeof want, "%.300s/.oauth_refresh.lock", tmp);
-    is_str(o.refresh_locks[0].path, want, "the application's lock stays beside the link");
+    refresh_locks = config_app_locks(&o, false, &n_refresh);
+    is_str(refresh_locks[0].path, want, "the application's lock stays beside the link");
     config_free(&o);
     unlink(linked);
     unlink(elsewhere);
@@ -151,7 +155,9 @@ static void other_profiles(const char *tmp, char *creds)
     ok(o.format == &creds_format_transit, "the Transit format is used");
     is_str(o.env_name, "T", "--env wins over the profile's none");
     snprintf(want, sizeof want, "%.200s/eca/db.transit.json.lock", tmp);
-    ok(o.n_refresh_locks == 1 && o.refresh_locks[0].kind == APPLOCK_FCNTL && strcmp(o.refresh_locks[0].path, want) == 0,
+    size_t n_refresh, n_write;
+    const struct applock_spec *refresh_locks = config_app_locks(&o, false, &n_refresh);
+    ok(n_refresh == 1 && refresh_locks[0].kind == APPLOCK_FCNTL && strcmp(refresh_locks[0].path, want) == 0,
        "the fcntl lock is db.transit.json.lock");
     config_free(&o);
     char *argv2b[] = {"credrun", "-p", "eca", "--supervise", "true", NULL};
@@ -165,7 +171,9 @@ static void other_profiles(const char *tmp, char *creds)
     is_int(parse(&o, argv3), CR_OK, "json with fields parses");
     ok(o.fields->unit == EXPIRY_UNIT_S && strcmp(o.fields->expiry, "/e") == 0, "--expiry-field defaults to seconds");
     ok(o.body == OAUTH_BODY_FORM && o.client_id == NULL && o.env_name == NULL, "form, no client id, no env");
-    ok(o.n_refresh_locks == 0 && o.n_write_locks == 0, "no application locks");
+    config_app_locks(&o, false, &n_refresh);
+    config_app_locks(&o, true, &n_write);
+    ok(n_refresh == 0 && n_write == 0, "no application locks");
     config_free(&o);
     char *argv4[] = {"credrun", "-p", "json", "--credentials", creds, "--access-field", "/a", "--refresh-field",
                      "/r", "--token-url", "https://t.example/", "--request", "json:rt", "true", NULL};
