@@ -282,7 +282,8 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
         }
         const char *vals[N_PLACEHOLDERS] = {given, dir, realdir ? realdir : dir, path_basename(given)};
         char *path = own(p, expand_template(l->path, vals));
-        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
+        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional,
+                                             .nonblock = l->nonblock};
     }
     free(dir);
     free(realdir);

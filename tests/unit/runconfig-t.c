@@ -242,6 +242,36 @@ int main(void)
     is_str(o.credentials, legacy, "the legacy file is used when only it exists");
     config_free(&o);
 
+    /* -m against the application's own refresh window (client-window). */
+    char *w1[] = {"credrun", "-p", "codex", "true", NULL};
+    is_int(parse(&o, w1), CR_OK, "codex resolves");
+    ok(o.min_validity >= 600 && o.min_validity >= 2 * o.client_window, "codex's default -m (%ld) is far above its window",
+       o.min_validity);
+    ok(o.warning == NULL, "and warns of nothing");
+    config_free(&o);
+    char *w2[] = {"credrun", "-p", "codex", "-m", "300", "true", NULL};
+    is_int(parse(&o, w2), CR_OK, "codex -m 300 resolves");
+    ok(o.warning && strstr(o.warning, "codex") && strstr(o.warning, "300 s") && strstr(o.warning, "race"),
+       "-m 300 with codex warns that it races itself: %s", o.warning ? o.warning : "(none)");
+    config_free(&o);
+    char *w3[] = {"credrun", "-p", "codex", "-m", "301", "--supervise", "true", NULL};
+    is_int(parse(&o, w3), CR_OK, "codex -m 301 resolves");
+    ok(o.warning == NULL, "-m 301 with codex warns of nothing");
+    config_free(&o);
+    char *w4[] = {"credrun", "-m", "200", "true", NULL};
+    is_int(parse(&o, w4), CR_OK, "claude -m 200 resolves");
+    ok(o.warning == NULL, "claude given its token in the environment never refreshes by itself: no warning");
+    config_free(&o);
+    char *w5[] = {"credrun", "-m", "200", "--supervise", "true", NULL};
+    is_int(parse(&o, w5), CR_OK, "claude --supervise -m 200 resolves");
+    ok(o.warning && strstr(o.warning, "claude") && strstr(o.warning, "--supervise") && !strstr(o.warning, "race"),
+       "claude --supervise -m 200 says claude refreshes first: %s", o.warning ? o.warning : "(none)");
+    config_free(&o);
+    char *w6[] = {"credrun", "-m", "200", "--no-env", "true", NULL};
+    is_int(parse(&o, w6), CR_OK, "claude --no-env -m 200 resolves");
+    ok(o.warning != NULL, "claude reading the file itself (--no-env) is warned too");
+    config_free(&o);
+
     char *argv8[] = {"credrun", "-p", "codex", "--provider", "x", "true", NULL};
     is_int(parse(&o, argv8), CR_ERR_USAGE, "a bad --provider is a usage error");
     config_free(&o);
