@@ -12,6 +12,7 @@
 #include "creds.h"
 #include "expiry.h"
 #include "fuzz.h"
+#include "fuzz_store.h"
 
 /* ---- the module's API, in one place --------------------------------------- */
 
@@ -21,13 +22,12 @@ static bool codec_load(struct creds *c, const struct creds_fields *f, const char
     return creds_load(c, &creds_format_transit, f, buf, len, &err) == CR_OK;
 }
 
-/* 1 stored, 0 refused (a parent of a token is not a map), abort otherwise. */
-static int codec_store(struct creds *c, char **out, size_t *outlen)
+/* Store c after the pre-spend check passed: it must succeed. */
+static void codec_store(struct creds *c, char **out, size_t *outlen)
 {
     struct cr_err err;
     enum cr_status st = creds_store(c, out, outlen, &err);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_CREDS_MALFORMED, "store failed with status %d: %s", (int)st, err.msg);
-    return st == CR_OK;
+    FUZZ_CHECK(st == CR_OK, "the pre-spend check passed, then the store failed with status %d: %s", (int)st, err.msg);
 }
 
 #define READ_FLAGS JSON_ALLOW_NUL
@@ -159,24 +159,27 @@ static void check_one(const struct creds_fields *f, const char *buf, size_t len)
     struct creds c;
     if (!codec_load(&c, f, buf, len))
         return;
+    /* As the refresh path: the check first; a refusal spends nothing, stores nothing. */
+    const char *named[] = {f->access, f->refresh, f->expiry, f->scopes, f->last_refresh,
+                           f->extra[0], f->extra[1], f->extra[2], f->extra[3]};
+    if (!fuzz_check_store(&c, named, sizeof named / sizeof *named)) {
+        creds_free(&c);
+        return;
+    }
     creds_update(&c, NEW_ACCESS, NEW_REFRESH, NEW_EXPIRES_MS, f->scopes ? NEW_SCOPE : NULL);
     for (size_t i = 0; i < CREDS_MAX_EXTRA; i++)
         if (f->extra[i])
             creds_set_extra(&c, i, NEW_EXTRA);
     char *out = NULL;
     size_t outlen = 0;
-    int stored = codec_store(&c, &out, &outlen);
+    codec_store(&c, &out, &outlen);
     creds_free(&c);
-    if (!stored)
-        return;
 
     json_t *raw_in, *raw_out;
     json_t *in = tparse(buf, len, &raw_in);
     FUZZ_CHECK(in, "the input loaded but is not JSON");
     json_t *res = tparse(out, outlen, &raw_out);
     FUZZ_CHECK(res, "the output does not parse: %.*s", (int)outlen, out);
-    if (!judge)
-        goto done; /* pointers the oracle cannot judge (fuzz_paths_parse): no crash, no leak, it parses */
 
     struct creds back;
     FUZZ_CHECK(codec_load(&back, f, out, outlen), "the output does not load: %.*s", (int)outlen, out);
@@ -193,6 +196,10 @@ static void check_one(const struct creds_fields *f, const char *buf, size_t len)
         FUZZ_CHECK(back.t.scope && strcmp(back.t.scope, NEW_SCOPE) == 0, "scope read back as %s",
                    back.t.scope ? back.t.scope : "(none)");
     creds_free(&back);
+
+    if (!judge)
+        goto done; /* pointers the oracle cannot judge (fuzz_paths_parse): it parsed and read back; the
+                   * structural comparison cannot place them */
 
     struct fuzz_walk w = {.transit = true};
     for (int i = 0, n = 0; i < (int)(sizeof ptrs / sizeof *ptrs); i++) {
