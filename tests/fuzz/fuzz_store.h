@@ -41,9 +41,10 @@ static bool fuzz_same_str(const char *a, const char *b)
 }
 
 /* Run the pre-spend check on c (as loaded, before creds_update). True when
- * it passed; false when it refused as the contract says (else abort). ptrs
- * (n, NULL ones skipped) are the pointers the message may name. */
-static FUZZ_UNUSED bool fuzz_check_store(const struct creds *c, const char *const *ptrs, size_t n)
+ * it passed; false when it refused as the contract says (else abort), with
+ * *err saying why. ptrs (n, NULL ones skipped) are the pointers the message
+ * may name. */
+static FUZZ_UNUSED bool fuzz_check_store(const struct creds *c, const char *const *ptrs, size_t n, struct cr_err *err_out)
 {
     size_t len0, len1;
     char *before = fuzz_dump(c, &len0);
@@ -68,7 +69,19 @@ static FUZZ_UNUSED bool fuzz_check_store(const struct creds *c, const char *cons
     for (size_t i = 0; i < n && !named; i++)
         named = ptrs[i] && strstr(err.msg, ptrs[i]);
     FUZZ_CHECK(named, "the pre-spend check's refusal names no pointer: %s", err.msg);
+    *err_out = err;
     return false;
+}
+
+/* A refusal err saying that ptr names nothing in the file: the oracle's own
+ * reader must find nothing at path in the input tree in either. */
+static FUZZ_UNUSED void fuzz_check_names_nothing(const struct cr_err *err, json_t *in, const char *ptr,
+                                                 const struct fuzz_path *path, bool transit)
+{
+    static const char says[] = " names nothing in the file";
+    size_t n = strlen(ptr);
+    if (strncmp(err->msg, ptr, n) == 0 && strncmp(err->msg + n, says, sizeof says - 1) == 0)
+        FUZZ_CHECK(!fuzz_get(in, path, transit), "refused: '%s', but the file holds a value there", err->msg);
 }
 
 #endif
