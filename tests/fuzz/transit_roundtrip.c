@@ -3,10 +3,10 @@
  * Each input is a Transit JSON file, read with several sets of fields (ECA's
  * and others); whatever loads goes through the pre-spend check as on the
  * refresh path (fuzz_store.h), and what it passes gets new tokens and is
- * written. The output
- * must parse again, its cache codes must decode (by this file's own reader,
- * written from the Transit spec), it must read back to exactly the new
- * tokens, and after decoding both, keep every other key and value in order. */
+ * written. The output must parse again, its cache codes must decode (by this
+ * file's own reader, written from the Transit spec), it must read back to
+ * exactly the new tokens, and after decoding both, keep every other key and
+ * value in order. */
 #include "config.h"
 
 #include <jansson.h>
