@@ -117,6 +117,9 @@ def main():
     print(line)
     print("supervising parent, idle CPU: %s" % e.get("supervise", "n/a"))
     print(line)
+    print("refresh on a GlusterFS volume (--force --refresh, fuse.glusterfs):")
+    print("  %s" % e.get("gluster", "n/a").replace("gluster: ", "", 1))
+    print(line)
     worst = max(med[2], med[3]) / flock
     verdict = "met" if worst <= GOAL else "NOT met"
     print("goal: fresh path <= %.2fx flock(1) in both scopes (aim %.2fx): %s (%.2fx, %.2fx)" % (

@@ -30,6 +30,10 @@
 # with CREDRUN, TOKEN_URL, MOCK_PORT_FILE, MOCKCTL and BENCH_WORK (a scratch
 # directory) in its environment; what it prints is the table's supervise row.
 #
+# GlusterFS: bench/gluster.sh times a forced refresh on a GlusterFS volume
+# (tests/gluster.bash), with and without the settle wait; it says "skipped"
+# and why where GlusterFS cannot run (not root, no FUSE, no glusterd).
+#
 # Exit status: 0 when every check held (timings are reported, never judged
 # here), 1 when a check failed, 2 when a tool is missing.
 set -euo pipefail
@@ -297,6 +301,11 @@ if "$credrun" --help | grep -q -- '--supervise' && [ -f "$bench/supervise-idle.s
 else
     put supervise "n/a (no --supervise in credrun --help, or no bench/supervise-idle.sh)"
 fi
+
+# --- a refresh on a GlusterFS volume (skipped where it cannot run) -----------
+say "a refresh on GlusterFS (two FUSE client mounts; needs root)"
+put gluster "$(BENCH_WORK=$work timeout 120 bash "$bench/gluster.sh" "$credrun" "$top" 2>/dev/null ||
+    echo "gluster: skipped: bench/gluster.sh did not finish")"
 
 put system "$(uname -sr), $(nproc) CPUs, $(hyperfine --version), locale $locale_in_use, ${rounds} rounds x ${runs} runs"
 python3 "$bench/report.py" "$work"

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,7 +16,9 @@
 #include "applock.h"
 #include "expiry.h"
 #include "fileown.h"
+#include "fsclock.h"
 #include "log.h"
+#include "util.h"
 
 #define POLL_MS 50
 
@@ -24,41 +28,122 @@ static void nap(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Is the lock directory at path older than stale_s (by its mtime)? */
-static bool dir_is_stale(const char *path, int stale_s)
+static int64_t mono_ms(void)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return false; /* gone: the next mkdir will tell */
-    int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    return expiry_now_ms() - mtime_ms > (int64_t)stale_s * 1000;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Take one lock directory, polling while a live one exists. */
+/* The filesystem's clock where a lock directory lives, read once per wait
+ * (a file created beside it, touched and removed) and carried on with the
+ * monotonic clock; this machine's clock when nothing can be created there. */
+struct dir_clock {
+    bool read;
+    double at_s;     /* the filesystem's time when read */
+    int64_t mono_ms; /* the monotonic time then */
+};
+
+static double dir_now(const char *lock, struct dir_clock *c)
+{
+    if (!c->read) {
+        c->read = true;
+        char *name = xasprintf("%s.credrun-clock.%ld", lock, (long)getpid());
+        struct timespec t;
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd >= 0 && fsclock_read(fd, &t) == 0) {
+            c->at_s = fsclock_seconds(t);
+        } else {
+            log_info("cannot read the filesystem's clock beside %s (%s); using this machine's", lock, strerror(errno));
+            c->at_s = (double)expiry_now_ms() / 1000;
+        }
+        if (fd >= 0) {
+            close(fd);
+            unlink(name);
+        }
+        free(name);
+        c->mono_ms = mono_ms();
+    }
+    return c->at_s + (double)(mono_ms() - c->mono_ms) / 1000;
+}
+
+/* How to get rid of what stands at a lock's place and cannot be removed. */
+static const char *removal_hint(int errnum)
+{
+    if (errnum == ENOTDIR)
+        return "it is not a directory: remove it (rm)";
+    if (errnum == EPERM || errnum == EACCES)
+        return "it belongs to another user: remove it as that user or as root";
+    return "remove it (rm -r) if no application is refreshing";
+}
+
+/* Say once, past LOCK_SPEAK_MS, what the wait is for. */
+static void speak_dir(const struct applock_spec *sp, double age_s, int stuck)
+{
+    if (stuck) {
+        log_warn("waiting for the application's lock %s: it cannot be removed (%s); %s", sp->path, strerror(stuck),
+                 removal_hint(stuck));
+        return;
+    }
+    char since[64] = "";
+    struct statx stx;
+    if (statx(AT_FDCWD, sp->path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
+        char when[16];
+        lock_clock_text((time_t)stx.stx_btime.tv_sec, when, sizeof when);
+        snprintf(since, sizeof since, " since %s", when);
+    }
+    log_warn("waiting for the application's lock %s, held%s (touched %.0f s ago; taken for stale after %d s untouched)",
+             sp->path, since, age_s < 0 ? 0 : age_s, sp->stale_s);
+}
+
+/* Take one lock directory, polling while a live one exists. A stale one is
+ * removed; one that cannot be (not empty, not a directory, another user's)
+ * counts as held, within the same limits. */
 static enum cr_status take_dir(const struct applock_spec *sp, const struct lock_wait *w, struct applock_set *keep_alive,
                                bool *skipped, struct cr_err *err)
 {
-    bool said = false;
+    bool said = false, spoke = false;
+    struct dir_clock clk = {0};
+    int64_t start = mono_ms();
     for (;;) {
         if (mkdir(sp->path, 0755) == 0)
             return CR_OK;
         int errnum = errno;
         if (errnum == EEXIST) {
-            if (dir_is_stale(sp->path, sp->stale_s)) {
+            struct stat st;
+            if (lstat(sp->path, &st) != 0)
+                continue; /* gone meanwhile: mkdir again */
+            double age = dir_now(sp->path, &clk) - fsclock_seconds(st.st_mtim);
+            int stuck = S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+            if (!stuck && age > sp->stale_s) {
                 /* proper-lockfile's rule: a stale lock may be removed, then
-                 * the mkdir retried; rmdir fails harmlessly if it is gone or
-                 * was just retaken and is no longer empty of meaning. */
-                if (rmdir(sp->path) == 0)
+                 * the mkdir retried */
+                if (rmdir(sp->path) == 0) {
                     log_warn("removed stale lock %s (untouched for over %d s)", sp->path, sp->stale_s);
-                continue;
+                    continue;
+                }
+                if (errno == ENOENT)
+                    continue;
+                stuck = errno == EEXIST ? ENOTEMPTY : errno;
             }
             double left = lock_wait_remaining(w);
             if (left == 0) {
-                return cr_fail(err, CR_ERR_LOCK_BUSY, "the application's lock %s is held (its owner is refreshing)", sp->path);
+                if (stuck)
+                    cr_fail(err, CR_ERR_LOCK_BUSY, "the application's lock %s is stale but cannot be removed (%s); %s",
+                            sp->path, strerror(stuck), removal_hint(stuck));
+                else
+                    cr_fail(err, CR_ERR_LOCK_BUSY, "the application's lock %s is held (its owner is refreshing)",
+                            sp->path);
+                lock_wait_gave_up(w, err);
+                return CR_ERR_LOCK_BUSY;
             }
             if (!said) {
                 log_info("waiting for the application's lock %s", sp->path);
                 said = true;
+            }
+            if (!spoke && mono_ms() - start >= LOCK_SPEAK_MS) {
+                speak_dir(sp, age, stuck);
+                spoke = true;
             }
             if (keep_alive)
                 applock_tick(keep_alive);
@@ -80,6 +165,19 @@ static int try_ofd(void *arg, bool block)
     return fcntl(*(int *)arg, block ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
 }
 
+struct ofd_wait {
+    const char *path;
+    int fd;
+};
+
+static void speak_ofd(void *arg)
+{
+    const struct ofd_wait *o = arg;
+    char who[200];
+    lock_holder(o->fd, who, sizeof who);
+    log_warn("waiting for the application's lock %s, held by %s", o->path, who[0] ? who : "another process");
+}
+
 /* Take an fcntl lock on the file at path (Java's FileChannel.lock()). */
 static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
@@ -94,11 +192,16 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open the application's lock %s: %s", sp->path, strerror(errnum));
     }
     log_info("taking the application's lock %s", sp->path);
-    enum cr_status st = lock_wait_for(w, try_ofd, &f);
+    struct ofd_wait ow = {sp->path, f};
+    enum cr_status st = lock_wait_speaking(w, try_ofd, &f, speak_ofd, &ow);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY)
-            cr_fail(err, st, "the application's lock %s is held (is the application running?)", sp->path);
-        else
+        if (st == CR_ERR_LOCK_BUSY) {
+            char who[200];
+            lock_holder(f, who, sizeof who);
+            cr_fail(err, st, "the application's lock %s is held%s%s (is the application running?)", sp->path,
+                    who[0] ? " by " : "", who);
+            lock_wait_gave_up(w, err);
+        } else
             cr_fail(err, st, "cannot lock %s: %s", sp->path, strerror(errno));
         close(f);
         return st;

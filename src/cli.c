@@ -33,6 +33,7 @@ enum {
     OPT_REQUEST,
     OPT_SUPERVISE,
     OPT_NO_KILL_ON_EXIT,
+    OPT_SETTLE,
 };
 
 static const struct option longopts[] = {
@@ -52,6 +53,7 @@ static const struct option longopts[] = {
     {"wait", required_argument, NULL, 'w'},
     {"conflict-exit-code", required_argument, NULL, 'E'},
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+    {"settle", required_argument, NULL, OPT_SETTLE},
     {"refresh", no_argument, NULL, OPT_REFRESH},
     {"profile", required_argument, NULL, 'p'},
     {"provider", required_argument, NULL, OPT_PROVIDER},
@@ -105,6 +107,8 @@ static void usage(FILE *out)
           "  -w, --timeout SECS        fail (exit 75) if the lock is not had within SECS\n"
           "  -E, --conflict-exit-code N  exit status when the lock is busy (default 75)\n"
           "      --http-timeout SECS   bound for the whole refresh request (default 30)\n"
+          "      --settle SECS         on a network filesystem, re-read the file after SECS\n"
+          "                            before spending its refresh token (default 1.5; 0: off)\n"
           "      --refresh             refresh if needed and exit; no COMMAND\n"
           "      --access-field PTR    JSON pointer (RFC 6901) to the access token\n"
           "      --refresh-field PTR   JSON pointer to the refresh token\n"
@@ -124,9 +128,10 @@ static void usage(FILE *out)
     fprintf(out, "Built-in profiles: %s.\n\n", profile_builtin_names);
     fputs("Exit status: COMMAND's once it runs; 64 usage, 65 malformed credentials,\n"
           "66 no credentials, 69 endpoint unavailable, 73 cannot write credentials,\n"
-          "75 lock busy or rate limited, 76 bad token response, 77 log in again,\n"
-          "78 request refused, profiles.conf malformed or a file anyone may write,\n"
-          "126/127 COMMAND not executable/not found.\n"
+          "75 lock busy, rate limited or another host's refresh in flight, 76 bad token\n"
+          "response, 77 log in again, 78 request refused, profiles.conf malformed, a\n"
+          "file anyone may write or an unsupported filesystem, 126/127 COMMAND not\n"
+          "executable/not found.\n"
           "See credrun(1).\n",
           out);
 }
@@ -173,6 +178,10 @@ static enum cr_status parse_value(int opt, const char *arg, struct cli *c, struc
     case OPT_HTTP_TIMEOUT:
         if (parse_long(arg, 1, 3600, &c->http_timeout) != 0)
             return cr_fail(err, CR_ERR_USAGE, "invalid --http-timeout '%s': give 1 to 3600 seconds", arg);
+        return CR_OK;
+    case OPT_SETTLE:
+        if (parse_seconds(arg, &c->settle) != 0 || c->settle > 60)
+            return cr_fail(err, CR_ERR_USAGE, "invalid --settle '%s': give 0 to 60 seconds", arg);
         return CR_OK;
     case OPT_ENV:
         if (!*arg || strchr(arg, '='))
@@ -260,7 +269,7 @@ enum cr_status cli_parse(int argc, char **argv, struct cli *c, struct cr_err *er
 {
     memset(c, 0, sizeof *c);
     c->min_validity = c->http_timeout = -1;
-    c->wait_timeout = -1;
+    c->wait_timeout = c->settle = -1;
     c->conflict_exit = -1;
     c->verbosity = LOG_NORMAL;
     cr_clear(err);

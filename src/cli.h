@@ -24,6 +24,7 @@ struct cli {
     double wait_timeout;      /* -w; < 0 when not given */
     bool nonblock;            /* -n */
     bool force;               /* --force */
+    double settle;            /* --settle; < 0 when not given */
     bool refresh_only;        /* --refresh */
     bool supervise;           /* --supervise */
     bool no_kill_on_exit;     /* --no-kill-on-exit */

@@ -11,11 +11,13 @@
 #include "command.h"
 #include "expiry.h"
 #include "log.h"
+#include "procsafe.h"
 
 enum cr_status command_exec(const struct run_config *rc, const char *access, struct cr_err *err)
 {
     if (rc->env_name && access && setenv(rc->env_name, access, 1) != 0)
         return cr_fail(err, CR_ERR_OS, "cannot set %s: %s", rc->env_name, strerror(errno));
+    procsafe_for_exec();
     execvp(rc->command[0], rc->command);
     int errnum = errno;
     return cr_fail(err, errnum == ENOENT || errnum == ENOTDIR ? CR_ERR_NOT_FOUND : CR_ERR_EXEC, "cannot run '%s': %s",

@@ -12,7 +12,7 @@
 #include "status.h"
 
 /* Export access (when not NULL) in rc->env_name (when set) and replace this
- * process with rc->command. Returns only on failure: CR_ERR_OS when the
+ * process with rc->command, its core limit given back (procsafe.h). Returns only on failure: CR_ERR_OS when the
  * variable cannot be set, CR_ERR_NOT_FOUND or CR_ERR_EXEC when exec failed,
  * with err saying so. */
 enum cr_status command_exec(const struct run_config *rc, const char *access, struct cr_err *err)

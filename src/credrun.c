@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "command.h"
 #include "log.h"
+#include "procsafe.h"
 #include "refresh.h"
 #include "runconfig.h"
 #include "status.h"
@@ -46,6 +47,7 @@ static enum cr_status run(const struct run_config *rc, struct cr_err *err)
 
 int main(int argc, char **argv)
 {
+    procsafe_init(); /* before any secret is read */
     struct cli c;
     struct cr_err err;
     enum cr_status st = cli_parse(argc, argv, &c, &err);
@@ -59,17 +61,19 @@ int main(int argc, char **argv)
     log_set_level(c.verbosity);
     struct run_config rc;
     st = config_resolve(&c, &rc, &err);
-    int code;
+    int code, sig = 0;
     if (st != CR_OK) {
         log_error("%s", err.msg);
         if (st == CR_ERR_USAGE)
             cli_usage_hint();
         code = status_exit_code(st, c.conflict_exit);
     } else if (rc.supervise) {
-        code = supervise_run(&rc);
+        code = supervise_run(&rc, &sig);
     } else {
         code = status_exit_code(run(&rc, &err), rc.conflict_exit);
     }
     config_free(&rc);
+    if (sig)
+        procsafe_die_of(sig); /* COMMAND died of it: the shell sees the same signal */
     return code;
 }

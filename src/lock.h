@@ -15,7 +15,11 @@ struct lock_wait {
     bool nonblock;
     bool bounded;
     struct timespec deadline; /* CLOCK_MONOTONIC, when bounded */
+    double timeout_s;         /* the whole wait allowed, when bounded: for "gave up after N s" */
 };
+
+/* A wait that lasts longer than this says so: one line, unless -q. */
+#define LOCK_SPEAK_MS 1000
 
 /* Start the clock for a run's waits; timeout_s < 0 means wait forever and
  * timeout_s == 0 means do not wait (like flock -w 0). */
@@ -34,6 +38,28 @@ double lock_wait_remaining(const struct lock_wait *w) __attribute__((__nonnull__
 enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg)
     __attribute__((__nonnull__(1, 2)));
 
+/* lock_wait_for, and when the wait has lasted LOCK_SPEAK_MS, speak(speak_arg)
+ * is called once (outside any signal handler) to say what is held; speak may
+ * be NULL. A SIGALRM another process sends meanwhile is not taken for the
+ * deadline: it is raised again when the wait ends (held, if the caller holds
+ * signals). */
+enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg,
+                                  void (*speak)(void *speak_arg), void *speak_arg) __attribute__((__nonnull__(1, 2)));
+
+/* Who holds a lock on the file open at fd, from /proc/locks (matched by
+ * device and inode): "PID N (COMM, running since HH:MM:SS)" put in buf, or
+ * "" when that cannot be known (an open file description lock, whose
+ * /proc/locks entry has no PID; a holder on another host or in another PID
+ * namespace; no /proc). */
+void lock_holder(int fd, char *buf, size_t len) __attribute__((__nonnull__));
+
+/* Append "gave up after N s" to err when w was a bounded wait (-w, or a
+ * cap) that ran out; nothing for -n. */
+void lock_wait_gave_up(const struct lock_wait *w, struct cr_err *err) __attribute__((__nonnull__));
+
+/* "HH:MM:SS" (local time) of t in buf. */
+void lock_clock_text(time_t t, char *buf, size_t len) __attribute__((__nonnull__));
+
 /* Open the lock file at path, close-on-exec, and store the descriptor in
  * *fd. A missing one is created 0644 (less what its directory withholds)
  * and, when root creates it, given to the owner and group of the file like
@@ -46,5 +72,9 @@ enum cr_status lock_open(const char *path, const char *like, int *fd, struct cr_
 
 /* Take an exclusive flock(2) on fd within the limits of w. */
 enum cr_status lock_take(int fd, const struct lock_wait *w) __attribute__((__nonnull__));
+
+/* lock_take, and a wait longer than LOCK_SPEAK_MS says once (log_warn) that
+ * the lock file at path is held, by which PID and since when. */
+enum cr_status lock_take_named(int fd, const char *path, const struct lock_wait *w) __attribute__((__nonnull__));
 
 #endif

@@ -14,12 +14,14 @@
 #include "applock.h"
 #include "atomicfile.h"
 #include "creds.h"
+#include "exactonce.h"
 #include "expiry.h"
 #include "fileown.h"
 #include "http.h"
 #include "lock.h"
 #include "log.h"
 #include "oauth.h"
+#include "procsafe.h"
 #include "refresh.h"
 #include "retry.h"
 #include "state.h"
@@ -27,18 +29,6 @@
 
 #define RESERVE_MARGIN 4096
 #define WRITE_LOCK_WAIT_S 10
-
-/* Signals that would kill us between spending the refresh token and storing
- * its successor are held back for that span. */
-static void hold_signals(sigset_t *old)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, old);
-}
 
 static void keep_token(struct fresh *f, const struct tokens *t, int64_t now)
 {
@@ -210,7 +200,7 @@ static enum cr_status load_creds(const struct run_config *rc, struct creds *c, s
 {
     char *buf = NULL;
     size_t len = 0;
-    enum cr_status st = file_read(rc->credentials, &buf, &len, sb, err);
+    enum cr_status st = exactonce_read(rc->credentials, rc->lock_file, &buf, &len, sb, err);
     if (st == CR_OK)
         st = fileown_check_creds(rc->credentials, sb, err); /* anyone could have written it: refuse */
     if (st == CR_OK) {
@@ -335,11 +325,14 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
                        rc->login_hint);
     if (st != CR_OK)
         return st;
-    st = lock_take(f->lock_fd, &w);
+    st = lock_take_named(f->lock_fd, rc->lock_file, &w);
     if (st != CR_OK) {
-        if (st == CR_ERR_LOCK_BUSY)
-            cr_fail(err, st, "lock %s is held by another process", rc->lock_file);
-        else
+        if (st == CR_ERR_LOCK_BUSY) {
+            char who[200];
+            lock_holder(f->lock_fd, who, sizeof who);
+            cr_fail(err, st, "lock %s is held by another process%s%s", rc->lock_file, who[0] ? ", " : "", who);
+            lock_wait_gave_up(&w, err);
+        } else
             cr_fail(err, st, "cannot lock %s: %m", rc->lock_file);
         close(f->lock_fd);
         f->lock_fd = -1;
@@ -381,10 +374,57 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
     return st;
 }
 
+/* exactonce's re-read of the file. */
+static enum cr_status reload_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
+{
+    return load_creds(rc, c, sb, NULL, err);
+}
+
+static enum cr_status no_refresh_token(const struct run_config *rc, struct cr_err *err)
+{
+    return cr_fail(err, CR_ERR_REJECTED, "%s holds no refresh token: log in again (%s)", rc->credentials,
+                   rc->login_hint);
+}
+
+static enum cr_status check_before_spending(const struct run_config *rc, const struct creds *c, struct cr_err *err);
+
+/* May c's token be spent? The shared state's verdict (admit), then
+ * exactonce's (a settled view, no spent marker): c may be replaced by a
+ * newer file, and *done then says it is fresh enough to end with. */
+static enum cr_status pre_spend(const struct run_config *rc, struct exactonce *eo, const struct state *ss,
+                                struct creds *c, struct stat *sb, struct fresh *f, bool *done, struct cr_err *err)
+{
+    *done = false;
+    for (;;) {
+        enum cr_status st = admit(rc, ss, c, f, err);
+        bool changed = false;
+        if (st == CR_OK)
+            st = exactonce_ready(eo, c, sb, &changed, err);
+        if (st == CR_ERR_ALREADY_SENT)
+            rescue_hint(rc, err);
+        if (st != CR_OK || !changed)
+            return st;
+        int64_t now = expiry_now_ms();
+        keep_token(f, &c->t, now);
+        *done = c->t.access && !expiry_needs_refresh(c->t.expires_ms, now, rc->min_validity);
+        if (*done)
+            return CR_OK;
+        if (!c->t.refresh)
+            return no_refresh_token(rc, err);
+        st = check_before_spending(rc, c, err); /* the newer file must pass them too */
+        if (st != CR_OK)
+            return st;
+    }
+}
+
 /* Spend and store, at most twice (once more with a peer's adopted token),
- * the shared state ss at spath consulted first and updated after. */
+ * the shared state ss at spath consulted first and updated after, each
+ * token marked spent first (exactonce.h). Signals that would end the
+ * process are held from the first spend on: *held says so, and old is the
+ * mask to restore once the application's locks are released, when a held
+ * signal is delivered. */
 static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
-                                     struct applock_set *apps, struct cr_err *err)
+                                     struct applock_set *apps, sigset_t *old, bool *held, struct cr_err *err)
 {
     char *spath = state_path(rc->credentials);
     struct state ss;
@@ -393,25 +433,43 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
         free(spath);
         return st;
     }
-    st = admit(rc, &ss, c, f, err);
-    bool again = st == CR_OK;
-    for (int round = 0; again; round++) {
+    struct exactonce eo;
+    exactonce_init(&eo, rc, apps, reload_creds);
+    atomic_remove_stale(rc->credentials);
+    bool done;
+    st = pre_spend(rc, &eo, &ss, c, sb, f, &done, err);
+    bool again = st == CR_OK && !done;
+    for (int round = 0; again;) {
         again = false;
         char sent[SHA256_HEX];
         state_token_id(c->t.refresh, sent);
-        atomic_remove_stale(rc->credentials);
         struct atomic_file af;
         st = atomic_prepare(&af, rc->credentials, sb, (size_t)sb->st_size + RESERVE_MARGIN, err);
         if (st == CR_OK) {
-            sigset_t old;
-            hold_signals(&old);
+            if (!*held)
+                procsafe_hold(old);
+            *held = true;
             struct state_answer ans;
-            st = spend_and_store(rc, c, &af, apps, f, &ans, err);
-            st = after_answer(rc, c, sb, f, &ss, &ans, sent, st, round == 0 ? &again : NULL, err);
-            state_save(&ss, spath, sb);
-            sigprocmask(SIG_SETMASK, &old, NULL);
+            st = exactonce_mark(&eo, c->t.refresh, sb, err);
+            if (st == CR_OK) {
+                st = spend_and_store(rc, c, &af, apps, f, &ans, err);
+                exactonce_outcome(&eo, &ans, st, c->t.refresh);
+                st = after_answer(rc, c, sb, f, &ss, &ans, sent, st, round++ == 0 ? &again : NULL, err);
+                state_save(&ss, spath, sb);
+            } else {
+                atomic_abort(&af);
+                if (round == 0) { /* nothing spent yet: waiting for another client stays interruptible */
+                    sigprocmask(SIG_SETMASK, old, NULL);
+                    *held = false;
+                }
+            }
+        }
+        if (st == CR_ERR_IN_FLIGHT) { /* another client marked it first: wait for its successor */
+            st = pre_spend(rc, &eo, &ss, c, sb, f, &done, err);
+            again = st == CR_OK && !done;
         }
     }
+    exactonce_end(&eo);
     state_save(&ss, spath, sb);
     free(spath);
     return st;
@@ -454,7 +512,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
         return CR_OK;
     }
     struct applock_set apps = {0};
-    bool fresh_now;
+    bool fresh_now, held = false;
+    sigset_t old;
     st = take_applocks(rc, w, &c, &sb, f, &apps, &fresh_now, err);
     if (st != CR_OK || fresh_now)
         return st;
@@ -462,15 +521,16 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     if (st != CR_OK) {
         /* nothing sent */
     } else if (!c.t.refresh) {
-        st = cr_fail(err, CR_ERR_REJECTED, "%s holds no refresh token: log in again (%s)", rc->credentials,
-                     rc->login_hint);
+        st = no_refresh_token(rc, err);
     } else {
         /* The shared cooldown and quarantine: read only now that a refresh
          * is needed, never on the fast path. */
-        st = refresh_rounds(rc, &c, &sb, f, &apps, err);
+        st = refresh_rounds(rc, &c, &sb, f, &apps, &old, &held, err);
     }
     applock_release(&apps);
     creds_free(&c);
+    if (held)
+        sigprocmask(SIG_SETMASK, &old, NULL); /* a held signal ends the run here, no lock left behind */
     return st;
 }
 

@@ -32,6 +32,7 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->wait_timeout = c->wait_timeout;
     rc->nonblock = c->nonblock;
     rc->force = c->force;
+    rc->settle = c->settle >= 0 ? c->settle : DEFAULT_SETTLE;
     rc->refresh_only = c->refresh_only;
     rc->supervise = c->supervise;
     rc->no_kill_on_exit = c->no_kill_on_exit;

@@ -17,6 +17,8 @@
 
 #define DEFAULT_MIN_VALIDITY 600
 #define DEFAULT_HTTP_TIMEOUT 30
+#define DEFAULT_SETTLE 1.5      /* s: a network filesystem's view is re-read after this (issue 18) */
+#define DEFAULT_MARKER_WAIT 10  /* s: the wait bound for a spent marker's successor, without -w */
 #define LOCK_SUFFIX ".credrun.lock"
 
 struct cli;     /* src/cli.h */
@@ -47,6 +49,7 @@ struct run_config {
     double wait_timeout; /* -w; < 0 when not given */
     bool nonblock;
     bool force;
+    double settle; /* --settle: on a network filesystem, re-read after this many seconds before spending */
     /* What runs. */
     bool refresh_only;
     bool supervise;

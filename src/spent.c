@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileown.h"
+#include "fsclock.h"
 #include "spent.h"
 #include "util.h"
 
@@ -25,11 +26,6 @@ char *spent_dir_path(const char *credentials)
 void spent_name(const char *refresh_token, char name[SHA256_HEX])
 {
     sha256_hex(refresh_token, strlen(refresh_token), name);
-}
-
-static double ts_seconds(struct timespec t)
-{
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* A directory we may trust with markers: ours (or creds' owner's) and
@@ -124,16 +120,12 @@ enum cr_status spent_now(struct spent_dir *sd, struct timespec *now, struct cr_e
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open %s/%s to read the filesystem's clock: %s", sd->path,
                        SPENT_CLOCK_NAME, strerror(errno));
     give_to_owner(sd, fd, SPENT_CLOCK_NAME);
-    struct stat st;
-    /* NULL: "now", which a network filesystem's server decides */
-    if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
+    int rc = fsclock_read(fd, now);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot touch %s/%s to read the filesystem's clock: %s", sd->path,
                        SPENT_CLOCK_NAME, strerror(e));
-    }
-    close(fd);
-    *now = st.st_mtim;
     return CR_OK;
 }
 
@@ -153,12 +145,11 @@ static enum cr_status marker_age(struct spent_dir *sd, const char *name, bool *e
     if (spent_now(sd, &now, err) != CR_OK)
         return err->status;
     *exists = true;
-    *age_s = ts_seconds(now) - ts_seconds(st.st_mtim);
+    *age_s = fsclock_seconds(now) - fsclock_seconds(st.st_mtim);
     return CR_OK;
 }
 
-/* Read "host pid N" from an existing marker, "" when it cannot be read. */
-static void read_owner(struct spent_dir *sd, const char *name, char *buf, size_t len)
+void spent_owner(struct spent_dir *sd, const char *name, char *buf, size_t len)
 {
     buf[0] = '\0';
     int fd = openat(sd->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -207,7 +198,7 @@ enum cr_status spent_record(struct spent_dir *sd, const char *refresh_token, str
             return err->status;
         if (exists) {
             m->outcome = SPENT_EXISTS;
-            read_owner(sd, m->name, m->owner, sizeof m->owner);
+            spent_owner(sd, m->name, m->owner, sizeof m->owner);
             return CR_OK;
         }
     }
@@ -220,6 +211,11 @@ enum cr_status spent_remove(struct spent_dir *sd, const char *refresh_token, str
 {
     char name[SHA256_HEX];
     spent_name(refresh_token, name);
+    return spent_unmark(sd, name, err);
+}
+
+enum cr_status spent_unmark(struct spent_dir *sd, const char *name, struct cr_err *err)
+{
     if (unlinkat(sd->fd, name, 0) != 0 && errno != ENOENT)
         return cr_fail(err, CR_ERR_CANT_WRITE,
                        "cannot remove the marker %s/%s: %s; the next run will take this refresh token for spent: "
@@ -276,12 +272,43 @@ enum cr_status spent_prune(struct spent_dir *sd, double max_age_s, unsigned *rem
         if (!is_marker_name(de->d_name) || fstatat(sd->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        if (ts_seconds(now) - ts_seconds(st.st_mtim) > max_age_s && unlinkat(sd->fd, de->d_name, 0) == 0)
+        if (fsclock_seconds(now) - fsclock_seconds(st.st_mtim) > max_age_s && unlinkat(sd->fd, de->d_name, 0) == 0)
             (*removed)++;
     }
     int e = errno;
     closedir(d);
     if (e)
         return cr_fail(err, CR_ERR_OS, "cannot list %s to prune old markers: %s", sd->path, strerror(e));
+    return CR_OK;
+}
+
+enum cr_status spent_prune_daily(struct spent_dir *sd, unsigned *removed, bool *ran, struct cr_err *err)
+{
+    *removed = 0;
+    *ran = false;
+    struct timespec now;
+    struct stat st;
+    if (spent_now(sd, &now, err) != CR_OK) {
+        err->status = CR_ERR_OS;
+        return err->status;
+    }
+    if (fstatat(sd->fd, SPENT_PRUNED_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        fsclock_seconds(now) - fsclock_seconds(st.st_mtim) < SPENT_PRUNE_EVERY_S &&
+        fsclock_seconds(st.st_mtim) <= fsclock_seconds(now) + 60)
+        return CR_OK; /* pruned lately (a stamp from the future does not count) */
+    *ran = true;
+    if (spent_prune(sd, SPENT_PRUNE_AGE_S, removed, err) != CR_OK)
+        return err->status;
+    int fd = openat(sd->fd, SPENT_PRUNED_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0)
+        give_to_owner(sd, fd, SPENT_PRUNED_NAME);
+    if (fd < 0 || futimens(fd, NULL) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cr_fail(err, CR_ERR_OS, "cannot touch %s/%s: %s; old markers will be pruned on every refresh",
+                       sd->path, SPENT_PRUNED_NAME, strerror(e));
+    }
+    close(fd);
     return CR_OK;
 }

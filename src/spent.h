@@ -12,6 +12,7 @@
 #define CREDRUN_SPENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -21,6 +22,8 @@
 #define SPENT_SUFFIX ".credrun.spent"
 #define SPENT_CLOCK_NAME ".clock"           /* touched to read the filesystem's clock */
 #define SPENT_PRUNE_AGE_S (30.0 * 86400.0) /* markers older than 30 days are pruned */
+#define SPENT_PRUNED_NAME ".pruned"        /* its mtime: when the markers were last pruned */
+#define SPENT_PRUNE_EVERY_S 86400.0        /* spent_prune_daily prunes at most this often */
 
 /* The marker directory, opened once (O_DIRECTORY|O_NOFOLLOW); markers are
  * reached through fd, so nothing that replaces the path later is followed. */
@@ -83,6 +86,13 @@ enum cr_status spent_record(struct spent_dir *sd, const char *refresh_token, str
 enum cr_status spent_remove(struct spent_dir *sd, const char *refresh_token, struct cr_err *err)
     __attribute__((__nonnull__));
 
+/* The "host pid N" line of the marker called name into buf (len bytes),
+ * "" when it cannot be read. For messages only. */
+void spent_owner(struct spent_dir *sd, const char *name, char *buf, size_t len) __attribute__((__nonnull__));
+
+/* spent_remove for the marker called name (spent_name's result). */
+enum cr_status spent_unmark(struct spent_dir *sd, const char *name, struct cr_err *err) __attribute__((__nonnull__));
+
 /* The filesystem's clock: touch SPENT_CLOCK_NAME in sd (created 0600 when
  * missing) and read back its mtime, which the server sets on a network
  * filesystem. CR_ERR_CANT_WRITE when it cannot be touched. */
@@ -105,6 +115,13 @@ enum spent_class spent_classify(double age_s, double bound_s);
  * skipped; CR_ERR_OS only when the directory cannot be read or the clock
  * not taken: a warning, never a reason to stop. */
 enum cr_status spent_prune(struct spent_dir *sd, double max_age_s, unsigned *removed, struct cr_err *err)
+    __attribute__((__nonnull__));
+
+/* spent_prune with SPENT_PRUNE_AGE_S, unless SPENT_PRUNED_NAME says it ran
+ * less than SPENT_PRUNE_EVERY_S ago on the filesystem's clock (each marker
+ * is a stat, a round trip on a network filesystem); then *ran is false and
+ * nothing is listed. Same returns as spent_prune. */
+enum cr_status spent_prune_daily(struct spent_dir *sd, unsigned *removed, bool *ran, struct cr_err *err)
     __attribute__((__nonnull__));
 
 #endif

@@ -18,11 +18,14 @@ enum cr_status {
     CR_ERR_CANT_WRITE,      /* 73: cannot write the credentials or the lock file */
     CR_ERR_LOCK_BUSY,       /* 75 (or -E): lock held elsewhere and -n/-w said not to wait */
     CR_ERR_RATE_LIMITED,    /* 75: endpoint asked us to wait */
+    CR_ERR_IN_FLIGHT,       /* 75 (never -E): another client's refresh of this token did not reach us in time */
     CR_ERR_BAD_RESPONSE,    /* 76: token response unusable */
     CR_ERR_REJECTED,        /* 77: refresh token rejected or absent: log in again */
+    CR_ERR_ALREADY_SENT,    /* 77: the token was sent before (spent marker) and its answer never arrived */
     CR_ERR_REQUEST_REFUSED, /* 78: the endpoint refused our request (invalid_client, other 4xx) */
     CR_ERR_PROFILES_CONF,   /* 78: profiles.conf cannot be read or is malformed */
     CR_ERR_BASE_URL,        /* 78: the file's own base URL gives a token URL credrun refuses */
+    CR_ERR_FS_UNSUPPORTED,  /* 78: the credentials are on a filesystem whose flock is local to one client */
     CR_ERR_UNKNOWN_EXPIRY,  /* 78: no way to know when the access token expires: every run would refresh */
     CR_ERR_UNSAFE_FILE,     /* 78: credentials or state file anyone could have written */
     CR_ERR_EXEC,            /* 126: COMMAND found but not executable */

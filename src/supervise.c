@@ -436,8 +436,9 @@ static int run_supervised(struct sup *s, enum cr_status st, char *access, int64_
     return status_exit_code(fatal, -1);
 }
 
-int supervise_run(const struct run_config *rc)
+int supervise_run(const struct run_config *rc, int *die_sig)
 {
+    *die_sig = 0;
     struct sup s = {.rc = rc, .self = getpid(), .child = -1, .lock_fd = -1, .sfd = -1, .tfd = -1};
     s.seed = (unsigned)s.self ^ (unsigned)time(NULL);
     s.expires_ms = EXPIRY_UNKNOWN;
@@ -462,5 +463,7 @@ int supervise_run(const struct run_config *rc)
     if (s.tfd >= 0)
         close(s.tfd);
     sigprocmask(SIG_SETMASK, &s.old, NULL);
+    if (rc->command && s.child < 0 && WIFSIGNALED(s.status))
+        *die_sig = WTERMSIG(s.status);
     return code;
 }

@@ -38,9 +38,11 @@ int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms,
 /* Run supervise mode for o (o->supervise is set): refresh if needed, then
  * either fork and exec o->command and keep the credentials fresh until it
  * exits, or, without a command, keep them fresh until SIGTERM/SIGINT.
- * Returns credrun's exit status: COMMAND's own, 128+N when it was killed by
- * signal N, 0 for a sidecar stopped by SIGTERM/SIGINT, or the status of a
- * failure that keeps anything from running. */
-int supervise_run(const struct run_config *rc) __attribute__((__nonnull__));
+ * Returns credrun's exit status: COMMAND's own, 0 for a sidecar stopped by
+ * SIGTERM/SIGINT, or the status of a failure that keeps anything from
+ * running. When COMMAND was killed by signal N, *die_sig is set to N (else
+ * 0) and the caller should die of it (procsafe_die_of) once it has cleaned
+ * up; the status returned is then 128+N. */
+int supervise_run(const struct run_config *rc, int *die_sig) __attribute__((__nonnull__));
 
 #endif

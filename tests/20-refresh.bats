@@ -214,7 +214,7 @@ PY
     assert_success
     [ "$(stat -c %a "$CREDS")" = 640 ]
     run ls -A "$CREDS_DIR"
-    assert_output "$(printf '.credentials.json\n.credentials.json.credrun.lock')"
+    assert_output "$(printf '.credentials.json\n.credentials.json.credrun.lock\n.credentials.json.credrun.spent')"
 }
 
 @test "a single-file bind mount is refused before the token is spent" {

@@ -554,6 +554,9 @@ PY
         # A killed run leaves Claude Code's lock directories behind; the next
         # run would wait the 60 s stale rule out (tests/80-applocks.bats).
         rmdir "$CREDS_DIR/.oauth_refresh.lock" "$(realpath "$CREDS_DIR").lock" 2>/dev/null || true
+        # A killed run's spent-token marker would make the next run wait for a
+        # successor that never comes (tests/87-spent.bats): age it past the bound.
+        find "$CREDS.credrun.spent" -type f -regex '.*/[0-9a-f]*' -exec touch -d '-1 hour' {} + 2>/dev/null || true
         # the next run refreshes with what the file holds
         rc=0
         cr -q --force --refresh 2>"$BATS_TEST_TMPDIR/err" || rc=$?

@@ -31,9 +31,9 @@ teardown_test() { rmdir "$LEGACY" 2>/dev/null || true; }
     assert_output live
 }
 
-@test "a Claude lock directory 30 s old is live (the longer 60 s rule) and never broken" {
+@test "a Claude lock directory 5 s old is live (Claude Code's own 10 s rule) and never broken" {
     mkdir "$LOCKDIR"
-    touch -d '30 seconds ago' "$LOCKDIR"
+    touch -d '5 seconds ago' "$LOCKDIR"
     run cr -w 0.3 --refresh
     assert_failure 75
     assert_output --partial "the application's lock $LOCKDIR is held"

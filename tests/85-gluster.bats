@@ -5,26 +5,35 @@
 # rests on: flock and O_CREAT|O_EXCL are decided at the server and exact
 # across clients, mkdir is exclusive (racing clients may both lose), while a
 # read after the other client's rename may return the old content for a
-# while, even under flock.
+# while, even under flock. Then credrun across the two clients: the race
+# with family revocation, a restored backup, Claude Code's lock directories,
+# a killed refresher (issue 18, item 5).
 
 load test_helper
 load gluster
 
-setup_file() { gluster_setup; }
+setup_file() {
+    gluster_setup
+    mock_start
+}
 teardown_file() {
+    mock_stop
     gluster_teardown
     # setup and teardown times, for the record (the TAP stream shows them as comments)
     if [ -s "${GLUSTER_TIMES:-}" ]; then sed 's/^/# gluster /' "$GLUSTER_TIMES" >&3; fi
 }
 setup() {
+    skip_unless_enabled GLUSTER "the GlusterFS tests"
     gluster_skip_unless_ready
+    mockctl reset
     T="t$BATS_TEST_NUMBER"
     mkdir "$GLUSTER_M1/$T"
     GATE="$BATS_TEST_TMPDIR/gate"
     mkfifo "$GATE"
 }
 teardown() {
-    kill_background
+    mockctl release >/dev/null 2>&1 || true
+    kill_background KILL
     if [ -n "${T:-}" ] && [ -d "${GLUSTER_M1:-}/$T" ]; then rm -rf "${GLUSTER_M1:?}/$T"; fi
 }
 
@@ -213,4 +222,151 @@ except FileExistsError:
     print("exists")
 PY
     assert_output exists
+}
+
+# --- credrun across the two clients -----------------------------------------
+
+# The same credentials file seen from mount 1 (C1) and mount 2 (C2); written
+# on mount 1 from a fresh login (new_login's options), then waited for until
+# mount 2 reads the same bytes.
+two_views() {
+    mkdir -p "$GLUSTER_M1/$T/claude"
+    C1="$GLUSTER_M1/$T/claude/.credentials.json"
+    C2="$GLUSTER_M2/$T/claude/.credentials.json"
+    mockctl login "$@" >"$C1.tmp"
+    chmod 600 "$C1.tmp"
+    mv "$C1.tmp" "$C1"
+    same_on_m2
+}
+# Wait (at most 30 s) until mount 2 reads what mount 1 holds in the file.
+same_on_m2() {
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        if cmp -s "$C1" "$C2" 2>/dev/null; then return 0; fi
+        sleep 0.01
+    done
+    fail "mount 2 never read what mount 1 wrote to $C1"
+}
+# The marker of the refresh token in file $1, as seen through its mount.
+marker_in() {
+    printf '%s.credrun.spent/%s' "$1" "$(printf %s "$(json_get "$1" "['claudeAiOauth']['refreshToken']")" | sha256sum | cut -d' ' -f1)"
+}
+# Age marker $1 (a path on mount 1) by an hour, until mount 2 sees it aged ($2).
+age_marker() {
+    local i
+    touch -d '-1 hour' "$1"
+    for ((i = 0; i < 3000; i++)); do
+        if [ $(($(date +%s) - $(stat -c %Y "$2"))) -gt 1800 ]; then return 0; fi
+        sleep 0.01
+    done
+    fail "mount 2 never saw $2 aged"
+}
+set_expiry_m1() {
+    CREDS="$C1" set_expiry_in "$1"
+    same_on_m2
+}
+cr1() { "$CREDRUN" --credentials "$C1" --token-url "$TOKEN_URL" "$@"; }
+cr2() { "$CREDRUN" --credentials "$C2" --token-url "$TOKEN_URL" "$@"; }
+
+@test "the race split across both mounts, with family revocation: no invalid_grant, every command gets a live token" {
+    local i j loops=6 runs=5 f
+    mockctl config revoke_family_on_reuse=true expires_in=3
+    two_views --expires-in 3
+    # six loops, three on each mount, released together
+    for ((i = 0; i < loops; i++)); do
+        f=$C1
+        if ((i % 2)); then f=$C2; fi
+        (
+            read -r _ <"$GATE"
+            for ((j = 0; j < runs; j++)); do
+                rc=0
+                timeout 120 "$CREDRUN" --credentials "$f" --token-url "$TOKEN_URL" -q --lock-scope refresh \
+                    --min-validity 2 -- "$MOCKCTL" check-env CLAUDE_CODE_OAUTH_TOKEN \
+                    >>"$BATS_TEST_TMPDIR/out.$i" 2>>"$BATS_TEST_TMPDIR/err.$i" || rc=$?
+                echo "$rc" >>"$BATS_TEST_TMPDIR/rc.$i"
+            done
+        ) 3>&- &
+    done
+    t0=$EPOCHREALTIME
+    for ((i = 0; i < loops; i++)); do echo go; done >"$GATE"
+    wait
+    echo "# race: $((loops * runs)) commands in $(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 )) ms, $(mockctl stats grants) refreshes, $(mockctl stats token_requests) requests" >&3
+    [ "$(mockctl stats invalid_grant)" = 0 ] || fail "invalid_grant: $(mockctl stats last_invalid_grant_reason); $(cat "$BATS_TEST_TMPDIR"/err.*)"
+    [ "$(cat "$BATS_TEST_TMPDIR"/rc.* | sort -u)" = 0 ] || fail "exit statuses: $(cat "$BATS_TEST_TMPDIR"/rc.* | sort | uniq -c); $(cat "$BATS_TEST_TMPDIR"/err.*)"
+    [ "$(cat "$BATS_TEST_TMPDIR"/out.* | sort | uniq -c | awk '{print $2 " " $1}')" = "live $((loops * runs))" ] ||
+        fail "commands' tokens: $(cat "$BATS_TEST_TMPDIR"/out.* | sort | uniq -c)"
+    [ "$(mockctl stats grants)" = "$(mockctl stats token_requests)" ]
+    run mockctl check-rt "$C1"
+    assert_output live
+}
+
+@test "a restored backup on the other mount: its token was sent, so no request goes out and credrun exits 77" {
+    two_views --expires-in 3600
+    cp "$C1" "$BATS_TEST_TMPDIR/backup.json"
+    local marker
+    marker=$(marker_in "$C1")
+    run cr1 --force --refresh
+    assert_success
+    [ -f "$marker" ]
+    # restored through mount 2, the way a backup tool on host B would
+    cp "$BATS_TEST_TMPDIR/backup.json" "$C2.restore"
+    mv "$C2.restore" "$C2"
+    age_marker "$marker" "$GLUSTER_M2/${marker#"$GLUSTER_M1/"}"
+    run cr2 --force --refresh
+    assert_failure 77
+    assert_output --partial "was already sent"
+    [ "$(mockctl stats token_requests)" = 1 ]
+    [ "$(mockctl stats invalid_grant)" = 0 ]
+}
+
+@test "Claude Code's lock directory taken on one mount holds off a refresh on the other, which then uses the app's new tokens" {
+    mockctl config revoke_family_on_reuse=true
+    two_views --expires-in 3600
+    # the app on host A takes its lock (before credrun starts: mkdir races across clients may both lose)
+    mkdir "$GLUSTER_M1/$T/claude/.oauth_refresh.lock"
+    set_expiry_m1 -5
+    cr2 -v -- "$MOCKCTL" check-env CLAUDE_CODE_OAUTH_TOKEN >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    pid=$!
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for the application's lock" partial
+    [ "$(mockctl stats token_requests)" = 0 ]
+    # the app refreshes on host A: a fresh login, written by rename, then its lock released
+    mockctl login --expires-in 3600 >"$C1.app"
+    mv "$C1.app" "$C1"
+    rmdir "$GLUSTER_M1/$T/claude/.oauth_refresh.lock"
+    wait "$pid"
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output live
+    [ "$(mockctl stats token_requests)" = 0 ]
+    [ "$(mockctl stats invalid_grant)" = 0 ]
+    if grep -q "changed while settling" "$BATS_TEST_TMPDIR/err"; then
+        echo "# the settle wait caught the app's write that mount 2 did not see yet" >&3
+    fi
+    run mockctl check-rt "$C2"
+    assert_output live
+}
+
+@test "a killed refresher's fresh marker makes a run on the other mount wait and exit 75; aged past the bound, 77 at once" {
+    two_views --expires-in 3600
+    local marker
+    marker=$(marker_in "$C1")
+    mockctl config hold=true
+    "$CREDRUN" --credentials "$C1" --token-url "$TOKEN_URL" -q --force --refresh 3>&- &
+    pid=$! # credrun itself, not a subshell: SIGKILL must hit the refresher
+    mockctl wait held 1
+    kill -KILL "$pid"
+    wait "$pid" || true
+    mockctl release
+    # its Claude Code lock directories would hold the next run off for 60 s
+    rmdir "$GLUSTER_M1/$T/claude/.oauth_refresh.lock" "$GLUSTER_M1/$T/claude.lock"
+    [ -f "$marker" ]
+    run cr2 -w 6 --http-timeout 1 --force --refresh
+    assert_failure 75
+    assert_output --partial "waiting for another client's refresh of $C2"
+    assert_output --partial "did not arrive within 7 s; nothing was sent"
+    [ "$(mockctl stats token_requests)" = 1 ]
+    age_marker "$marker" "$GLUSTER_M2/${marker#"$GLUSTER_M1/"}"
+    run cr2 -w 6 --http-timeout 1 --force --refresh
+    assert_failure 77
+    refute_output --partial "waiting for another"
+    [ "$(mockctl stats token_requests)" = 1 ]
 }

@@ -93,9 +93,9 @@ int main(void)
     is_str(p->env, "CLAUDE_CODE_OAUTH_TOKEN", "claude: exports CLAUDE_CODE_OAUTH_TOKEN");
     is_str(p->token_url, "https://platform.claude.com/v1/oauth/token", "claude: platform.claude.com");
     is_int(p->n_locks, 3, "claude: three locks");
-    ok(!p->locks[0].write && p->locks[0].kind == APPLOCK_MKDIR && p->locks[0].stale_s == 60 &&
+    ok(!p->locks[0].write && p->locks[0].kind == APPLOCK_MKDIR && p->locks[0].stale_s == 10 &&
            strcmp(p->locks[0].path, "{dir}/.oauth_refresh.lock") == 0,
-       "claude: the refresh lock directory, stale after 60 s");
+       "claude: the refresh lock directory, stale after 10 s, as Claude Code itself");
     ok(p->locks[1].optional && strcmp(p->locks[1].path, "{realdir}.lock") == 0, "claude: the legacy lock, optional");
     ok(p->locks[2].write && p->locks[2].stale_s == 15, "claude: the write lock, stale after 15 s");
     profile_free(p);

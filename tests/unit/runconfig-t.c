@@ -109,7 +109,7 @@ static void claude_files(const char *tmp, const char *dir, const char *link, cha
     is_str(o.refresh_locks[0].path, want, "{dir} is the credentials' directory");
     snprintf(want, sizeof want, "%.300s.lock", dir);
     is_str(o.refresh_locks[1].path, want, "{realdir} has its links resolved");
-    ok(o.refresh_locks[1].optional && o.refresh_locks[1].stale_s == 60, "and is optional");
+    ok(o.refresh_locks[1].optional && o.refresh_locks[1].stale_s == 10, "and is optional, stale after 10 s");
     is_int(o.n_write_locks, 1, "one write lock");
     snprintf(want, sizeof want, "%.300s/.storage-write.lock", link);
     is_str(o.write_locks[0].path, want, "the storage write lock");

@@ -23,7 +23,7 @@ function __credrun_no_command
         switch $w
             case --
                 return 1
-            case -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --access-field --refresh-field --expiry-field --expiry-unit --request
+            case -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --settle --access-field --refresh-field --expiry-field --expiry-unit --request
                 set skip 1
             case '-*'
             case '*'
@@ -34,7 +34,7 @@ function __credrun_no_command
 end
 
 complete -c credrun -f
-complete -c credrun -n 'not __credrun_no_command' -x -a '(__fish_complete_subcommand -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --access-field --refresh-field --expiry-field --expiry-unit --request)'
+complete -c credrun -n 'not __credrun_no_command' -x -a '(__fish_complete_subcommand -p --profile --provider --credentials --token-url --client-id --cacert -m --min-validity --env --lock-scope --lock-file -w --timeout -E --conflict-exit-code --http-timeout --settle --access-field --refresh-field --expiry-field --expiry-unit --request)'
 complete -c credrun -n __credrun_no_command -a '(__fish_complete_command)'
 
 set -l n -n __credrun_no_command
@@ -54,6 +54,7 @@ complete -c credrun $n -s n -l nonblock -d 'fail (exit 75) rather than wait for 
 complete -c credrun $n -s w -l timeout -x -d 'fail (exit 75) if the lock is not had within SECS'
 complete -c credrun $n -s E -l conflict-exit-code -x -d 'exit status when the lock is busy'
 complete -c credrun $n -l http-timeout -x -d 'bound for the whole refresh request'
+complete -c credrun $n -l settle -x -d 'on a network filesystem, re-read after this before spending'
 complete -c credrun $n -l refresh -d 'refresh if needed and exit'
 complete -c credrun $n -l access-field -x -d 'JSON pointer to the access token'
 complete -c credrun $n -l refresh-field -x -d 'JSON pointer to the refresh token'
