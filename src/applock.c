@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The applications' own refresh locks: proper-lockfile lock directories and
- * fcntl open-file-description locks. */
+/* The applications' own refresh locks: proper-lockfile lock directories,
+ * fcntl open-file-description locks and flock(2) locks. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,57 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
     return CR_OK;
 }
 
+/* Take flock(2) LOCK_EX on the file at path: blocking within w, or, for a
+ * nonblock lock, LOCK_NB tried again every POLL_MS within w. The file is
+ * created like credrun's own lock file and never removed (unlinking a flock
+ * file races with its next taker). */
+static enum cr_status take_flock(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
+                                 struct cr_err *err)
+{
+    int f = fileown_open_lock(sp->path, NULL, false, false);
+    if (f < 0) {
+        int errnum = errno;
+        if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
+            *skipped = true;
+            return CR_OK;
+        }
+        return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open the application's lock %s: %s", sp->path, strerror(errnum));
+    }
+    log_info("taking the application's lock %s", sp->path);
+    enum cr_status st = CR_OK;
+    int64_t start = mono_ms();
+    bool spoke = false;
+    if (!sp->nonblock)
+        st = lock_take_named(f, sp->path, w);
+    else
+        while (flock(f, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) {
+                st = CR_ERR_OS;
+                break;
+            }
+            if (!spoke && mono_ms() - start >= LOCK_SPEAK_MS) {
+                log_warn("waiting for the application's lock %s, held by another process", sp->path);
+                spoke = true;
+            }
+            double left = lock_wait_remaining(w);
+            if (left == 0) {
+                st = CR_ERR_LOCK_BUSY;
+                break;
+            }
+            nap(left > 0 && left * 1000 < POLL_MS ? (long)(left * 1000) + 1 : POLL_MS);
+        }
+    if (st != CR_OK) {
+        if (st == CR_ERR_LOCK_BUSY)
+            cr_fail(err, st, "the application's lock %s is held (is the application writing its login?)", sp->path);
+        else
+            cr_fail(err, st, "cannot lock %s: %s", sp->path, strerror(errno));
+        close(f);
+        return st;
+    }
+    *fd = f;
+    return CR_OK;
+}
+
 enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec *specs, size_t n,
                                const struct lock_wait *w, struct applock_set *keep_alive, struct cr_err *err)
 {
@@ -221,8 +273,9 @@ enum cr_status applock_acquire(struct applock_set *s, const struct applock_spec 
         const struct applock_spec *sp = &specs[i];
         bool skipped = false;
         int fd = -1;
-        enum cr_status st = sp->kind == APPLOCK_MKDIR ? take_dir(sp, &capped, keep_alive, &skipped, err)
-                                                      : take_fcntl(sp, &capped, &fd, &skipped, err);
+        enum cr_status st = sp->kind == APPLOCK_MKDIR   ? take_dir(sp, &capped, keep_alive, &skipped, err)
+                            : sp->kind == APPLOCK_FLOCK ? take_flock(sp, &capped, &fd, &skipped, err)
+                                                        : take_fcntl(sp, &capped, &fd, &skipped, err);
         if (st != CR_OK) {
             applock_release(s);
             return st;

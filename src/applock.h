@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The applications' own refresh locks, held while credrun refreshes so a
  * wrapped or unwrapped app never refreshes at the same moment: proper-lockfile
- * style lock directories (Claude Code, relay) and fcntl record locks (ECA's
- * Java FileChannel.lock). Taken after credrun's own lock, only to refresh,
+ * style lock directories (Claude Code, relay), fcntl record locks (ECA's
+ * Java FileChannel.lock) and flock(2) locks (Codex's write locks). Taken after credrun's own lock, only to refresh,
  * and released before COMMAND runs. */
 #ifndef CREDRUN_APPLOCK_H
 #define CREDRUN_APPLOCK_H
@@ -16,6 +16,7 @@
 enum applock_kind {
     APPLOCK_MKDIR, /* mkdir to take, rmdir to release, mtime refreshed while held */
     APPLOCK_FCNTL, /* an fcntl write lock (open file description lock) on a file */
+    APPLOCK_FLOCK, /* flock(2) LOCK_EX on a file (Codex's auth.lock, auth.json.lock) */
 };
 
 /* One application lock, with its path already expanded. */
@@ -24,6 +25,7 @@ struct applock_spec {
     const char *path;
     int stale_s;   /* APPLOCK_MKDIR: a lock whose mtime is older may be broken */
     bool optional; /* skip it when it cannot be created there (EROFS, EACCES) */
+    bool nonblock; /* APPLOCK_FLOCK: only LOCK_EX|LOCK_NB, retried while busy, as the application takes it */
 };
 
 #define APPLOCK_MAX 4
@@ -33,7 +35,7 @@ struct applock_set {
     size_t n;
     struct {
         const struct applock_spec *spec;
-        int fd;            /* APPLOCK_FCNTL: the locked file */
+        int fd;            /* APPLOCK_FCNTL, APPLOCK_FLOCK: the locked file */
         bool held;
     } held[APPLOCK_MAX];
     long long last_touch_ms;

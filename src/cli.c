@@ -103,7 +103,7 @@ static void usage(void)
           "                            https://platform.claude.com/v1/oauth/token)\n"
           "      --client-id ID        OAuth client id (default: the profile's)\n"
           "      --cacert FILE         CA bundle to verify the endpoint with\n"
-          "  -m, --min-validity SECS   refresh when the token expires within SECS (default 600)\n"
+          "  -m, --min-validity SECS   refresh when the token expires within SECS (default 600; codex 900)\n"
           "      --force               refresh even if the token is still valid\n"
           "      --env NAME            variable that receives the access token (default:\n"
           "                            CLAUDE_CODE_OAUTH_TOKEN for claude, none for the others)\n"

@@ -61,6 +61,8 @@ int main(int argc, char **argv)
     struct run_config rc;
     st = config_resolve(&c, &rc, &err);
     int code, sig = 0;
+    if (st == CR_OK && rc.warning)
+        log_warn("%s", rc.warning);
     if (st != CR_OK) {
         log_error("%s", err.msg);
         if (st == CR_ERR_USAGE)

@@ -99,7 +99,8 @@ extern const struct creds_format creds_format_json;
 
 /* Transit JSON (cognitect transit, :json and :json-verbose), as ECA writes
  * its cache: pointers address the decoded maps by their keys as Transit
- * writes them (keywords "~:name"); cache codes are decoded on load and
+ * writes them (keywords "~:name"; a token starting with ^ or ` names that
+ * string, written escaped "~^x"); cache codes are decoded on load and
  * written anew on store, so every other value keeps its meaning. */
 extern const struct creds_format creds_format_transit;
 

@@ -238,10 +238,26 @@ static json_t *string_new(const char *s)
     return json_string(s);
 }
 
-/* Find the member named by key (a map key as Transit writes it, after cache
- * decoding) in a Transit map, or the element at an index of an array. *pos
- * is the array slot of the value (maps as arrays), or -1 for an object. */
-static json_t *child(json_t *node, const char *key, size_t keylen, ssize_t *pos)
+/* A pointer token names a map key as Transit writes it ("~:name" is a
+ * keyword, "~~x" the string "~x"), except that a token starting with ^ or `
+ * names that string itself: no writer leaves one bare (a reader takes "^x"
+ * for a cache code), so it is looked up and written escaped, "~^x". The
+ * written key for such a token (newly allocated), or NULL for any other. */
+static char *escaped_key(const char *key, size_t keylen)
+{
+    if (keylen == 0 || (key[0] != '^' && key[0] != '`'))
+        return NULL;
+    char *e = xmalloc(keylen + 2);
+    e[0] = '~';
+    memcpy(e + 1, key, keylen);
+    e[keylen + 1] = '\0';
+    return e;
+}
+
+/* Find the member written key (after cache decoding) in a Transit map, or
+ * the element at an index of an array. *pos is the array slot of the value
+ * (maps as arrays), or -1 for an object. */
+static json_t *child_written(json_t *node, const char *key, size_t keylen, ssize_t *pos)
 {
     *pos = -1;
     if (json_is_object(node))
@@ -273,6 +289,16 @@ static json_t *child(json_t *node, const char *key, size_t keylen, ssize_t *pos)
         }
     }
     return NULL;
+}
+
+/* The member named by the pointer token key (escaped_key), or the element
+ * at an index; *pos as child_written says. */
+static json_t *child(json_t *node, const char *key, size_t keylen, ssize_t *pos)
+{
+    char *esc = escaped_key(key, keylen);
+    json_t *v = esc ? child_written(node, esc, keylen + 1, pos) : child_written(node, key, keylen, pos);
+    free(esc);
+    return v;
 }
 
 /* child() without the position, for jsonptr_get. */
@@ -308,19 +334,24 @@ static json_t *make_map(void *p)
  * at an existing index of a list. A ~#cmap is never written into. */
 static int put(json_t *node, const char *key, json_t *value)
 {
-    if (json_is_object(node))
-        return json_object_set_new(node, key, value); /* frees value on failure */
+    char *esc = escaped_key(key, strlen(key));
+    const char *wkey = esc ? esc : key; /* as written (escaped_key) */
+    int rc = 0;
     ssize_t pos;
-    if (child(node, key, strlen(key), &pos) && pos >= 0)
-        return json_array_set_new(node, (size_t)pos, value);
-    json_t *k = is_list(node) || !json_is_array(node) ? NULL : json_string(key);
-    if (!k) {
+    json_t *k = NULL;
+    if (json_is_object(node))
+        rc = json_object_set_new(node, wkey, value); /* frees value on failure */
+    else if (child_written(node, wkey, strlen(wkey), &pos) && pos >= 0)
+        rc = json_array_set_new(node, (size_t)pos, value);
+    else if (!(k = is_list(node) || !json_is_array(node) ? NULL : json_string(wkey))) {
         json_decref(value);
-        return -1;
+        rc = -1;
+    } else {
+        json_array_append_new(node, k);
+        json_array_append_new(node, value);
     }
-    json_array_append_new(node, k);
-    json_array_append_new(node, value);
-    return 0;
+    free(esc);
+    return rc;
 }
 
 /* Parse decimal digits (optionally signed) filling all of s[0..n). */

@@ -106,7 +106,7 @@ static bool lock_path_ok(const char *t)
     return t[0] == '/' || strncmp(t, "{file}", 6) == 0 || strncmp(t, "{dir}", 5) == 0 || strncmp(t, "{realdir}", 9) == 0;
 }
 
-/* lock = refresh|write mkdir|fcntl PATH [stale=N] [optional] into *out
+/* lock = refresh|write mkdir|fcntl|flock PATH [stale=N] [optional] [nonblock] into *out
  * (its path newly allocated). */
 static int parse_lock(const char *v, struct profile_lock *out, struct cr_err *err)
 {
@@ -116,7 +116,7 @@ static int parse_lock(const char *v, struct profile_lock *out, struct cr_err *er
     struct profile_lock l = {.stale_s = 0};
     int rc = -1;
     if (!role || !kind || !path) {
-        bad_value(err, "lock", "give refresh|write mkdir|fcntl PATH [stale=SECONDS] [optional]");
+        bad_value(err, "lock", "give refresh|write mkdir|fcntl|flock PATH [stale=SECONDS] [optional] [nonblock]");
         goto out;
     }
     if (strcmp(role, "refresh") == 0)
@@ -132,8 +132,10 @@ static int parse_lock(const char *v, struct profile_lock *out, struct cr_err *er
         l.stale_s = 10;
     } else if (strcmp(kind, "fcntl") == 0) {
         l.kind = APPLOCK_FCNTL;
+    } else if (strcmp(kind, "flock") == 0) {
+        l.kind = APPLOCK_FLOCK;
     } else {
-        bad_value(err, "lock", "the kind is mkdir (a lock directory) or fcntl (a record lock)");
+        bad_value(err, "lock", "the kind is mkdir (a lock directory), fcntl (a record lock) or flock");
         goto out;
     }
     if (!lock_path_ok(path)) {
@@ -146,8 +148,10 @@ static int parse_lock(const char *v, struct profile_lock *out, struct cr_err *er
             l.stale_s = (int)n;
         } else if (strcmp(w, "optional") == 0) {
             l.optional = true;
+        } else if (strcmp(w, "nonblock") == 0 && l.kind == APPLOCK_FLOCK) {
+            l.nonblock = true;
         } else {
-            bad_value(err, "lock", "after the path only stale=SECONDS (mkdir) and optional may follow");
+            bad_value(err, "lock", "after the path only stale=SECONDS (mkdir), nonblock (flock) and optional may follow");
             goto out;
         }
     }
@@ -265,6 +269,8 @@ static int add_store(struct profile *p, const char *v, struct cr_err *err)
 const struct profile_key profile_keys[] = {
     {"access", KEY_POINTER, AT(access), 0, NULL},
     {"client-id", KEY_TEXT, AT(client_id), 0, NULL},
+    {"client-unlocked", KEY_YESNO, AT(client_unlocked), 0, NULL},
+    {"client-window", KEY_SECONDS, AT(client_window), 0, NULL},
     {"codec", KEY_CODEC, AT(codec), 0, NULL},
     {"env", KEY_ENV, AT(env), 0, NULL},
     {"exec-only", KEY_YESNO, AT(exec_only), 0, NULL},
@@ -275,6 +281,7 @@ const struct profile_key profile_keys[] = {
     {"last-refresh", KEY_OPTIONAL, AT(last_refresh), 0, NULL},
     {"lock", KEY_LOCK, NO_FIELD, LIST_LOCKS, NULL},
     {"login-hint", KEY_TEXT, AT(login_hint), 0, NULL},
+    {"min-validity", KEY_SECONDS, AT(min_validity), 0, NULL},
     {"provider", KEY_MEMBER, AT(provider), 0, "give a provider name"},
     {"refresh", KEY_POINTER, AT(refresh), 0, NULL},
     {"request", KEY_REQUEST, AT(body), 0, NULL},
@@ -374,6 +381,13 @@ static int apply_entry(struct profile *p, struct apply_state *st, const char *ke
         return 0;
     case KEY_STORE:
         return add_store(p, v, err);
+    case KEY_SECONDS: {
+        long n = 0;
+        if (strcmp(v, "none") != 0 && parse_long(v, 1, 366L * 86400, &n) != 0)
+            return bad_value(err, key, "give whole SECONDS, or none");
+        *(long *)((char *)p + k->off) = n;
+        return 0;
+    }
     case KEY_LOCK:
         return add_lock(p, v, err);
     }

@@ -38,6 +38,7 @@ struct profile_lock {
     char *path;
     int stale_s;
     bool optional;
+    bool nonblock; /* flock: LOCK_NB, retried */
 };
 
 struct profile {
@@ -61,6 +62,9 @@ struct profile {
     char *env; /* NULL: export nothing */
     char *login_hint;
     bool exec_only;
+    long min_validity;    /* the default --min-validity; 0: DEFAULT_MIN_VALIDITY */
+    long client_window;   /* the application refreshes by itself when fewer seconds remain; 0: unknown */
+    bool client_unlocked; /* ...and sends that refresh holding no lock, so its processes race each other */
     char *lock_lines[PROFILE_MAX_LOCKS]; /* as written, "none" left out */
     size_t n_lock_lines;
     struct profile_lock locks[PROFILE_MAX_LOCKS]; /* lock_lines parsed (profile_parse_locks) */

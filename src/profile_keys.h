@@ -48,6 +48,7 @@ enum key_kind {
     KEY_YESNO,    /* yes | no */
     KEY_STORE,    /* MEMBER POINTER, added to the list */
     KEY_LOCK,     /* a lock line, added to the list */
+    KEY_SECONDS,  /* whole seconds (a long), or none (0) */
 };
 
 /* One key of profiles.conf: the table apply_entry reads, and the one that

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonptr.h"
 #include "pathexpand.h"
 #include "profile.h"
 #include "profile_keys.h"
@@ -177,6 +178,86 @@ static void fill_views(struct profile *p, bool token_url_given)
     }
 }
 
+/* Comparing decoded reference tokens: 2 when pointers a and b name the
+ * same place, 1 when one names a place inside the other's, else 0. */
+static int pointers_overlap(const char *a, const char *b)
+{
+    while (*a == '/' && *b == '/') {
+        const char *ea = strchr(a + 1, '/'), *eb = strchr(b + 1, '/');
+        ea = ea ? ea : a + strlen(a);
+        eb = eb ? eb : b + strlen(b);
+        char *ta = jsonptr_token(a + 1, ea), *tb = jsonptr_token(b + 1, eb);
+        bool same = strcmp(ta, tb) == 0;
+        free(ta);
+        free(tb);
+        if (!same)
+            return 0;
+        a = ea;
+        b = eb;
+    }
+    return *a == *b ? 2 : 1;
+}
+
+/* One of the pointers check_overlap compares: the profile's key, and the
+ * option when the command line gave it. */
+struct field_ptr {
+    const char *ptr, *key, *option;
+};
+
+/* How a message names fp: "--access-field /a", or "access = /a" as
+ * profile (when not NULL) says it. */
+static char *field_name(const struct field_ptr *fp, const char *profile)
+{
+    if (fp->option)
+        return xasprintf("%s %s", fp->option, fp->ptr);
+    return xasprintf("%s%s%s%s = %s", profile ? "profile " : "", profile ? profile : "", profile ? "'s " : "", fp->key,
+                     fp->ptr);
+}
+
+/* Pointers the store writes that overlap would write one value over
+ * another or into it: refused before anything else (the base URL's may be
+ * one of them: relay stores the answer's apiUrl where it reads it). CR_ERR_USAGE when one of the two was given on the command line,
+ * else CR_ERR_PROFILES_CONF naming profile p in conf (NULL: built in). */
+static enum cr_status check_overlap(const struct profile *p, const struct profile_select *sel, const char *conf,
+                                    struct cr_err *err)
+{
+    const struct creds_fields *f = &p->fields;
+    struct field_ptr w[5 + CREDS_MAX_EXTRA] = {
+        {f->access, "access", sel->access ? "--access-field" : NULL},
+        {f->refresh, "refresh", sel->refresh ? "--refresh-field" : NULL},
+        {f->unit == EXPIRY_UNIT_JWT ? NULL : f->expiry, "expiry", sel->expiry ? "--expiry-field" : NULL},
+        {f->scopes, "scopes", NULL},
+        {f->last_refresh, "last-refresh", NULL},
+    };
+    size_t n = 5;
+    for (size_t i = 0; i < CREDS_MAX_EXTRA; i++)
+        w[n++] = (struct field_ptr){f->extra[i], "store", NULL};
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++) {
+            int overlap = w[i].ptr && w[k].ptr ? pointers_overlap(w[i].ptr, w[k].ptr) : 0;
+            if (!overlap)
+                continue;
+            bool cli = w[i].option || w[k].option;
+            char *a = field_name(&w[i], cli ? p->name : NULL), *b = field_name(&w[k], cli ? p->name : NULL);
+            const char *what = overlap == 2 ? "name the same place" : "overlap (one lies inside the other)";
+            enum cr_status st;
+            if (cli)
+                st = cr_fail(err, CR_ERR_USAGE,
+                             "%s and %s %s: one value would be written over the other; give pointers to different "
+                             "places",
+                             a, b, what);
+            else
+                st = cr_fail(err, CR_ERR_PROFILES_CONF,
+                             "%s: profile [%s]: %s and %s %s: one value would be written over the other; give "
+                             "pointers to different places",
+                             conf ? conf : "the built-in profiles", p->name, a, b, what);
+            free(a);
+            free(b);
+            return st;
+        }
+    return CR_OK;
+}
+
 enum cr_status profile_setup(const struct profile_select *sel, struct profile **out, struct cr_err *err)
 {
     char *text = NULL, *conf = NULL;
@@ -189,14 +270,20 @@ enum cr_status profile_setup(const struct profile_select *sel, struct profile **
     struct profile *p = NULL;
     if (st == CR_OK)
         st = profile_resolve_in(&profile_resolved, text, conf, sel->name, sel->provider, &p, err);
+    /* The built-in profiles are checked for overlapping pointers by their
+     * unit test: only pointers a user gave cost a check on every run. */
+    bool user_pointers = text || sel->access || sel->refresh || sel->expiry;
     free(text);
-    free(conf);
-    if (st != CR_OK)
-        return st;
-    *out = p;
-    st = apply_select(p, sel, err);
-    if (st == CR_OK)
+    if (st == CR_OK) {
+        *out = p;
+        st = apply_select(p, sel, err);
+    }
+    if (st == CR_OK) {
         fill_views(p, sel->token_url_given);
+        if (user_pointers)
+            st = check_overlap(p, sel, conf, err);
+    }
+    free(conf);
     return st;
 }
 
@@ -282,7 +369,8 @@ size_t profile_expand_locks(struct profile *p, const char *given, bool write, st
         }
         const char *vals[N_PLACEHOLDERS] = {given, dir, realdir ? realdir : dir, path_basename(given)};
         char *path = own(p, expand_template(l->path, vals));
-        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional};
+        specs[n++] = (struct applock_spec){.kind = l->kind, .path = path, .stale_s = l->stale_s, .optional = l->optional,
+                                             .nonblock = l->nonblock};
     }
     free(dir);
     free(realdir);

@@ -23,11 +23,12 @@ static void resolve_env(const struct cli *c, const struct profile *p, struct run
     rc->env_name = c->no_env || (c->supervise && !c->env) ? NULL : name;
 }
 
-/* The values that come from the command line or the defaults alone. */
-static void resolve_plain(const struct cli *c, struct run_config *rc)
+/* The values that come from the command line or the defaults (the profile's
+ * default -m, else credrun's). */
+static void resolve_plain(const struct cli *c, const struct profile *p, struct run_config *rc)
 {
     rc->cacert = c->cacert;
-    rc->min_validity = c->min_validity >= 0 ? c->min_validity : DEFAULT_MIN_VALIDITY;
+    rc->min_validity = c->min_validity >= 0 ? c->min_validity : p->min_validity > 0 ? p->min_validity : DEFAULT_MIN_VALIDITY;
     rc->http_timeout = c->http_timeout >= 0 ? c->http_timeout : DEFAULT_HTTP_TIMEOUT;
     rc->wait_timeout = c->wait_timeout;
     rc->nonblock = c->nonblock;
@@ -44,6 +45,32 @@ static void resolve_plain(const struct cli *c, struct run_config *rc)
     rc->scope = c->scope_refresh || (c->supervise && !c->command) ? RUN_SCOPE_REFRESH : RUN_SCOPE_COMMAND;
     /* like flock(1); a supervised child must not hold it */
     rc->lock_inherited = c->command && !c->supervise && rc->scope == RUN_SCOPE_COMMAND;
+}
+
+/* The application's own refresh window (client-window): when -m lets the
+ * file's remaining life fall to it and the application reads the file
+ * itself (nothing exported, or a supervised command that outlives any
+ * export), the application refreshes by itself before credrun does. */
+static void resolve_window(const struct profile *p, struct run_config *rc)
+{
+    rc->client_window = p->client_window;
+    if (p->client_window <= 0 || rc->min_validity > p->client_window || (rc->env_name && !rc->supervise))
+        return;
+    const char *app = p->name;
+    long dflt = p->min_validity > 0 ? p->min_validity : DEFAULT_MIN_VALIDITY;
+    if (p->client_unlocked)
+        rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
+                                "itself when less than %ld s remain, holding no lock, and several %s processes then race "
+                                "each other and reuse one refresh token (a provider that revokes reused tokens logs "
+                                "them all out); give -m above %ld (the default %ld leaves a margin)",
+                                rc->min_validity, app, app, p->client_window, app, p->client_window,
+                                dflt);
+    else
+        rc->warning = xasprintf("--min-validity %ld s lets the file reach %s's own refresh window: %s refreshes by "
+                                "itself when less than %ld s remain, before credrun%s does; give -m above %ld (the "
+                                "default %ld leaves a margin)",
+                                rc->min_validity, app, app, p->client_window, rc->supervise ? " --supervise" : "",
+                                p->client_window, dflt);
 }
 
 struct run_app_locks {
@@ -111,7 +138,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
     rc->client_id = c->client_id ? c->client_id : p->client_id;
     rc->login_hint = p->login_hint ? p->login_hint : NO_LOGIN_HINT;
     resolve_env(c, p, rc);
-    resolve_plain(c, rc);
+    resolve_plain(c, p, rc);
     if (c->supervise && p->exec_only)
         return cr_fail(err, CR_ERR_USAGE,
                        "--supervise cannot be used with profile %s: the application keeps its tokens in memory and "
@@ -119,6 +146,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
                        "overwritten with spent tokens; drop --supervise (credrun then refreshes before the command "
                        "starts)",
                        p->name);
+    resolve_window(p, rc);
     /* A profile's URL was checked when profiles.conf was parsed (the
      * built-in ones by the unit tests); whether it is loopback is asked only
      * when a refresh needs it, off the fast path. */
@@ -164,7 +192,8 @@ void config_free(struct run_config *rc)
 {
     free(rc->credentials);
     free(rc->lock_file);
-    rc->credentials = rc->lock_file = NULL;
+    free(rc->warning);
+    rc->credentials = rc->lock_file = rc->warning = NULL;
     if (rc->app_locks)
         free(rc->app_locks->given);
     free(rc->app_locks);

@@ -67,6 +67,11 @@ struct run_config {
     /* The application's own locks (config_app_locks): held around the
      * re-read and refresh, and around the write. */
     struct run_app_locks *app_locks;
+    /* The application's own refresh window, from the profile (0: unknown). */
+    long client_window;
+    /* One warning about this configuration, for main to print once (owned,
+     * NULL when none): -m lets the file fall into the application's window. */
+    char *warning;
     /* Owns the strings above point into; only config_free() touches it. */
     struct profile *owner;
 };

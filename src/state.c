@@ -193,7 +193,16 @@ enum cr_status state_load(struct state *s, const char *path, const struct stat *
     }
     s->existed = true;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_SIZE) {
+    bool stat_ok = fstat(fd, &sb) == 0;
+    if (stat_ok && !S_ISREG(sb.st_mode)) {
+        /* refused like a credentials file that is none (issue 13 item 3) */
+        close(fd);
+        return cr_fail(err, CR_ERR_NOT_REGULAR,
+                       "state file %s is %s, not a regular file: remove it (credrun writes a new one), then run "
+                       "again; the refresh token was not spent",
+                       path, file_kind(sb.st_mode));
+    }
+    if (!stat_ok || sb.st_size > STATE_MAX_SIZE) {
         log_warn("state file %s is not a small regular file; ignoring it", path);
         close(fd);
         return CR_OK;

@@ -87,8 +87,10 @@ char *state_format(const struct state *s) __attribute__((__nonnull__, __returns_
  * unreadable or malformed one, or one that belongs to neither this user nor
  * the credentials' owner (creds: the credentials' status; see
  * fileown_trusted), is reported with a warning and then treated as empty
- * (the next save replaces it). CR_ERR_UNSAFE_FILE, with err saying the
- * chmod to run, for a trusted one that anyone may write; CR_OK otherwise. */
+ * (the next save replaces it). CR_ERR_NOT_REGULAR for a FIFO, a device or
+ * a directory (opened without blocking); CR_ERR_UNSAFE_FILE, with err
+ * saying the chmod to run, for a trusted one that anyone may write; CR_OK
+ * otherwise. */
 enum cr_status state_load(struct state *s, const char *path, const struct stat *creds, struct cr_err *err)
     __attribute__((__nonnull__));
 

@@ -32,16 +32,16 @@ int64_t supervise_next_check_ms(int64_t now_ms, int64_t expires_ms, int64_t min_
 {
     if (expires_ms == EXPIRY_UNKNOWN)
         return now_ms + SUPERVISE_UNKNOWN_WAIT_MS;
-    int64_t at = now_ms + SUPERVISE_MIN_WAIT_MS;
+    int64_t at = now_ms;
     if (expires_ms > now_ms) {
-        int64_t half = now_ms + (expires_ms - now_ms) / 2;
-        if (half > at)
-            at = half;
-        /* Subtract so that huge expiries cannot overflow. */
-        if (expires_ms - min_validity_s * 1000 > at)
-            at = expires_ms - min_validity_s * 1000;
+        /* Subtract so that huge expiries cannot overflow. The half-life
+         * rule is only for a token shorter than min_validity: a later wake
+         * than expires - min_validity would let the remaining life fall
+         * into the application's own refresh window. */
+        int64_t due = expires_ms - min_validity_s * 1000;
+        at = due > now_ms ? due : now_ms + (expires_ms - now_ms) / 2;
     }
-    return at;
+    return at > now_ms + SUPERVISE_MIN_WAIT_MS ? at : now_ms + SUPERVISE_MIN_WAIT_MS;
 }
 
 int64_t supervise_retry_ms(enum cr_status st, unsigned failures, int64_t now_ms, int64_t expires_ms, int64_t retry_at_ms,

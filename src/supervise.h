@@ -18,9 +18,12 @@
 #define SUPERVISE_RETRY_MAX_MS 300000      /* longest wait between failed attempts */
 
 /* When to check the token again after a successful check, in epoch ms:
- * max(expires - min_validity, now + (expires - now) / 2, now + 1 s). A token
- * whose whole life is shorter than min_validity is thus refreshed about twice
- * per life, never in a loop. An unknown expiry gives now + 60 s. */
+ * expires - min_validity while that is still ahead, so the remaining life
+ * never falls below min_validity (nor into an application's own refresh
+ * window above it); for a token whose whole life is shorter than
+ * min_validity, now + (expires - now) / 2, so it is refreshed about twice
+ * per life, never in a loop; never sooner than now + 1 s. An unknown expiry
+ * gives now + 60 s. */
 int64_t supervise_next_check_ms(int64_t now_ms, int64_t expires_ms, int64_t min_validity_s);
 
 /* The retry policy: how long to wait (ms, at least 1 s) after the

@@ -295,13 +295,33 @@ PY
     assert_output --partial "is a directory, not a regular file"
 }
 
-@test "a FIFO as the state file neither blocks nor stops the refresh" {
+@test "a FIFO or a directory as the state file is refused with 66 at once, even with -n, and nothing is spent" {
+    new_login --expires-in -60
+    cp "$CREDS" "$BATS_TEST_TMPDIR/before"
+    mkfifo "$CREDS.credrun.state"
+    run timeout 20 "$CREDRUN" -n --credentials "$CREDS" --token-url "$TOKEN_URL" true
+    assert_failure 66
+    assert_output --partial "state file $CREDS.credrun.state is a FIFO, not a regular file: remove it"
+    assert_output --partial "the refresh token was not spent"
+    no_request
+    cmp "$CREDS" "$BATS_TEST_TMPDIR/before"
+    [ -p "$CREDS.credrun.state" ]
+    rm "$CREDS.credrun.state"
+    mkdir "$CREDS.credrun.state"
+    run "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" true
+    assert_failure 66
+    assert_output --partial "is a directory, not a regular file"
+    no_request
+    cmp "$CREDS" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a FIFO as the state file with a token still valid: the command runs with the warning, nothing is spent" {
     new_login --expires-in 60
     mkfifo "$CREDS.credrun.state"
     run timeout 20 "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" true
     assert_success
-    assert_output --partial "state file"
-    [ "$(mockctl stats grants)" = 1 ]
+    assert_output --partial "is a FIFO, not a regular file"
+    no_request
 }
 
 # --- issue 13.4: the two crashes ---

@@ -46,16 +46,6 @@ static FUZZ_UNUSED char *fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
-/* FUZZ_SKIP_KNOWN=1: step over inputs that hit a bug already in
- * crashes-found/ (each target says which), to look for others meanwhile. */
-static FUZZ_UNUSED bool fuzz_skip_known(void)
-{
-    static int skip = -1;
-    if (skip < 0)
-        skip = getenv("FUZZ_SKIP_KNOWN") && *getenv("FUZZ_SKIP_KNOWN") == '1';
-    return skip;
-}
-
 /* ---- token paths ---------------------------------------------------------- */
 
 #define FUZZ_MAX_DEPTH 16
@@ -81,9 +71,12 @@ static FUZZ_UNUSED bool fuzz_odd_index(const char *tok)
     return strcmp(canon, tok) != 0;
 }
 
-/* Split ptr into p. False when the oracle cannot judge it: deeper than
- * FUZZ_MAX_DEPTH, a token longer than fits, or an odd index. */
-static FUZZ_UNUSED bool fuzz_path_parse(const char *ptr, struct fuzz_path *p)
+/* Split ptr into p; with transit, each token as the key is written: one
+ * that starts with ^ or ` names that string, written "~^x" (the Transit
+ * spec escapes such strings, and a bare "^x" key is a cache code), any
+ * other is taken as written. False when the oracle cannot judge it: deeper
+ * than FUZZ_MAX_DEPTH, a token longer than fits, or an odd index. */
+static FUZZ_UNUSED bool fuzz_path_parse(const char *ptr, struct fuzz_path *p, bool transit)
 {
     bool fits = true;
     p->n = 0;
@@ -107,6 +100,13 @@ static FUZZ_UNUSED bool fuzz_path_parse(const char *ptr, struct fuzz_path *p)
                 fits = false;
         }
         p->tok[p->n][o] = '\0';
+        if (transit && (p->tok[p->n][0] == '^' || p->tok[p->n][0] == '`')) {
+            if (o < sizeof p->tok[0] - 1)
+                memmove(p->tok[p->n] + 1, p->tok[p->n], o + 1);
+            else
+                fits = false;
+            p->tok[p->n][0] = '~';
+        }
         if (fuzz_odd_index(p->tok[p->n]))
             fits = false;
         p->n++;
@@ -129,14 +129,15 @@ static FUZZ_UNUSED bool fuzz_path_overlaps(const struct fuzz_path *a, const stru
  * into paths[*count]. False when the oracle cannot judge them: one does
  * not parse (above), or two overlap. Only the pointers credrun was handed
  * by the user can do either; the targets' own field sets never do. */
-static FUZZ_UNUSED bool fuzz_paths_parse(const char *const *ptrs, size_t n, struct fuzz_path *paths, int *count)
+static FUZZ_UNUSED bool fuzz_paths_parse(const char *const *ptrs, size_t n, bool transit, struct fuzz_path *paths,
+                                         int *count)
 {
     bool ok = true;
     *count = 0;
     for (size_t i = 0; i < n && *count < FUZZ_MAX_PATHS; i++) {
         if (!ptrs[i])
             continue;
-        if (!fuzz_path_parse(ptrs[i], &paths[*count]))
+        if (!fuzz_path_parse(ptrs[i], &paths[*count], transit))
             ok = false;
         for (int k = 0; k < *count; k++)
             if (fuzz_path_overlaps(&paths[k], &paths[*count]))
@@ -340,7 +341,8 @@ static FUZZ_UNUSED json_t *fuzz_get(json_t *root, const struct fuzz_path *p, boo
             json_t *found = NULL;
             for (size_t k = 0; k < m.n && !found; k++) {
                 json_t *v, *key = fuzz_map_key(&m, k, &v);
-                if (json_is_string(key) && strcmp(json_string_value(key), p->tok[i]) == 0)
+                if (json_is_string(key) && json_string_length(key) == strlen(p->tok[i]) &&
+                    strcmp(json_string_value(key), p->tok[i]) == 0)
                     found = v;
                 json_decref(key);
             }

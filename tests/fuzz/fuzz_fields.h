@@ -113,30 +113,6 @@ static FUZZ_UNUSED bool fuzz_fields_from_input(const uint8_t *data, size_t size,
     return true;
 }
 
-/* With FUZZ_SKIP_KNOWN=1, true for fields that hit a bug in crashes-found/:
- * a pointer that is not UTF-8 (*-invalid-utf8-step, issue 13 item 1), or,
- * in Transit, a token that reads as a cache code ("^x", "^ x": written as
- * a key unescaped, transit_pointers-cache-code-key*). */
-static FUZZ_UNUSED bool fuzz_fields_known_bug(const struct creds_fields *f, bool transit)
-{
-    if (!fuzz_skip_known())
-        return false;
-    const char *ptrs[] = {f->access, f->refresh, f->expiry, f->scopes, f->last_refresh,
-                          f->extra[0], f->extra[1], f->extra[2], f->extra[3]};
-    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++) {
-        if (!ptrs[i])
-            continue;
-        json_t *s = json_string(ptrs[i]);
-        json_decref(s);
-        if (!s)
-            return true;
-        for (const char *t = strchr(ptrs[i], '/'); transit && t; t = strchr(t + 1, '/'))
-            if (t[1] == '^')
-                return true;
-    }
-    return false;
-}
-
 static FUZZ_UNUSED void fuzz_fields_free(struct fuzz_fields *ff)
 {
     if (ff->have_rc)

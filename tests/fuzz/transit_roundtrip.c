@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the Transit credentials codec (src/creds_transit.c).
  * Each input is a Transit JSON file, read with several sets of fields (ECA's
- * and others); whatever loads gets new tokens and is written. The output
- * must parse again, its cache codes must decode (by this file's own reader,
- * written from the Transit spec), it must read back to exactly the new
- * tokens, and after decoding both, keep every other key and value in order. */
+ * and others); whatever loads goes through the pre-spend check as on the
+ * refresh path (fuzz_store.h), and what it passes gets new tokens and is
+ * written. The output must parse again, its cache codes must decode (by this
+ * file's own reader, written from the Transit spec), it must read back to
+ * exactly the new tokens, and after decoding both, keep every other key and
+ * value in order. */
 #include "config.h"
 
 #include <jansson.h>
@@ -12,6 +14,7 @@
 #include "creds.h"
 #include "expiry.h"
 #include "fuzz.h"
+#include "fuzz_store.h"
 
 /* ---- the module's API, in one place --------------------------------------- */
 
@@ -21,13 +24,12 @@ static bool codec_load(struct creds *c, const struct creds_fields *f, const char
     return creds_load(c, &creds_format_transit, f, buf, len, &err) == CR_OK;
 }
 
-/* 1 stored, 0 refused (a parent of a token is not a map), abort otherwise. */
-static int codec_store(struct creds *c, char **out, size_t *outlen)
+/* Store c after the pre-spend check passed: it must succeed. */
+static void codec_store(struct creds *c, char **out, size_t *outlen)
 {
     struct cr_err err;
     enum cr_status st = creds_store(c, out, outlen, &err);
-    FUZZ_CHECK(st == CR_OK || st == CR_ERR_CREDS_MALFORMED, "store failed with status %d: %s", (int)st, err.msg);
-    return st == CR_OK;
+    FUZZ_CHECK(st == CR_OK, "the pre-spend check passed, then the store failed with status %d: %s", (int)st, err.msg);
 }
 
 #define READ_FLAGS JSON_ALLOW_NUL
@@ -154,29 +156,41 @@ static void check_one(const struct creds_fields *f, const char *buf, size_t len)
                           f->last_refresh, f->extra[0], f->extra[1], f->extra[2], f->extra[3]};
     struct fuzz_path paths[FUZZ_MAX_PATHS];
     int n_paths;
-    bool judge = fuzz_paths_parse(ptrs, sizeof ptrs / sizeof *ptrs, paths, &n_paths);
+    bool judge = fuzz_paths_parse(ptrs, sizeof ptrs / sizeof *ptrs, true, paths, &n_paths);
 
     struct creds c;
     if (!codec_load(&c, f, buf, len))
         return;
+    /* As the refresh path: the check first; a refusal spends nothing, stores nothing. */
+    const char *named[] = {f->access, f->refresh, f->expiry, f->scopes, f->last_refresh,
+                           f->extra[0], f->extra[1], f->extra[2], f->extra[3]};
+    struct cr_err refused;
+    if (!fuzz_check_store(&c, named, sizeof named / sizeof *named, &refused)) {
+        creds_free(&c);
+        if (!judge)
+            return;
+        /* access and refresh are paths[0] and paths[1] (never NULL) */
+        json_t *raw, *tree = tparse(buf, len, &raw);
+        fuzz_check_names_nothing(&refused, tree, f->access, &paths[0], true);
+        fuzz_check_names_nothing(&refused, tree, f->refresh, &paths[1], true);
+        json_decref(tree);
+        json_decref(raw);
+        return;
+    }
     creds_update(&c, NEW_ACCESS, NEW_REFRESH, NEW_EXPIRES_MS, f->scopes ? NEW_SCOPE : NULL);
     for (size_t i = 0; i < CREDS_MAX_EXTRA; i++)
         if (f->extra[i])
             creds_set_extra(&c, i, NEW_EXTRA);
     char *out = NULL;
     size_t outlen = 0;
-    int stored = codec_store(&c, &out, &outlen);
+    codec_store(&c, &out, &outlen);
     creds_free(&c);
-    if (!stored)
-        return;
 
     json_t *raw_in, *raw_out;
     json_t *in = tparse(buf, len, &raw_in);
     FUZZ_CHECK(in, "the input loaded but is not JSON");
     json_t *res = tparse(out, outlen, &raw_out);
     FUZZ_CHECK(res, "the output does not parse: %.*s", (int)outlen, out);
-    if (!judge)
-        goto done; /* pointers the oracle cannot judge (fuzz_paths_parse): no crash, no leak, it parses */
 
     struct creds back;
     FUZZ_CHECK(codec_load(&back, f, out, outlen), "the output does not load: %.*s", (int)outlen, out);
@@ -193,6 +207,10 @@ static void check_one(const struct creds_fields *f, const char *buf, size_t len)
         FUZZ_CHECK(back.t.scope && strcmp(back.t.scope, NEW_SCOPE) == 0, "scope read back as %s",
                    back.t.scope ? back.t.scope : "(none)");
     creds_free(&back);
+
+    if (!judge)
+        goto done; /* pointers the oracle cannot judge (fuzz_paths_parse): it parsed and read back; the
+                   * structural comparison cannot place them */
 
     struct fuzz_walk w = {.transit = true};
     for (int i = 0, n = 0; i < (int)(sizeof ptrs / sizeof *ptrs); i++) {
@@ -220,40 +238,6 @@ done:
     free(out);
 }
 
-/* True when v holds a Transit map with a key and no value (["^ ", k] or
- * ["~#cmap", [k]]): a known bug (crashes-found/transit_roundtrip-dangling-*)
- * that FUZZ_SKIP_KNOWN=1 steps over, to look for others meanwhile. */
-static bool dangling_key(json_t *v)
-{
-    struct fuzz_map m;
-    if (json_is_array(v) && json_array_size(v) % 2 == 0 && json_array_size(v) > 0 && fuzz_as_map(v, true, &m) == false &&
-        json_is_string(json_array_get(v, 0)) && strcmp(json_string_value(json_array_get(v, 0)), "^ ") == 0)
-        return true;
-    if (json_is_array(v) && json_array_size(v) == 2 && json_is_string(json_array_get(v, 0)) &&
-        strcmp(json_string_value(json_array_get(v, 0)), "~#cmap") == 0 && json_is_array(json_array_get(v, 1)) &&
-        json_array_size(json_array_get(v, 1)) % 2 == 1)
-        return true;
-    size_t i;
-    json_t *e;
-    const char *k;
-    if (json_is_array(v))
-        json_array_foreach(v, i, e) if (dangling_key(e)) return true;
-    if (json_is_object(v))
-        json_object_foreach(v, k, e) if (dangling_key(e)) return true;
-    return false;
-}
-
-/* Whether FUZZ_SKIP_KNOWN=1 asks to step over the document buf. */
-static bool skip_known(const char *buf, size_t len)
-{
-    if (!fuzz_skip_known())
-        return false;
-    json_t *raw = json_loadb(buf, len, READ_FLAGS, NULL);
-    bool known = dangling_key(raw);
-    json_decref(raw);
-    return known;
-}
-
 #ifdef FUZZ_FIELDS_FROM_INPUT
 /* transit_pointers: the fields from the input, with -p eca (fuzz_fields.h). */
 #include "fuzz_fields.h"
@@ -261,8 +245,7 @@ static bool skip_known(const char *buf, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_fields ff;
-    if (fuzz_fields_from_input(data, size, "eca", &ff) && !skip_known(ff.doc, ff.doclen) &&
-        !fuzz_fields_known_bug(ff.rc.fields, true)) {
+    if (fuzz_fields_from_input(data, size, "eca", &ff)) {
         FUZZ_CHECK(ff.rc.format == &creds_format_transit, "-p eca resolved to another codec");
         check_one(ff.rc.fields, ff.doc, ff.doclen);
     }
@@ -272,8 +255,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (skip_known((const char *)data, size))
-        return 0;
     for (size_t i = 0; i < sizeof fieldsets / sizeof *fieldsets; i++)
         check_one(&fieldsets[i], (const char *)data, size);
     return 0;

@@ -214,7 +214,7 @@ int main(void)
     ok(p->n_store == 1 && strcmp(p->store[0].member, "id_token") == 0 &&
            strcmp(p->store[0].pointer, "/tokens/id_token") == 0,
        "codex: a new id_token is stored");
-    ok(p->env == NULL && p->n_locks == 0, "codex: no env, no lock");
+    ok(p->env == NULL && p->n_locks == 2, "codex: no env, Codex's two write locks");
     profile_free(p);
 
     p = resolve(NULL, "relay", NULL, CR_OK);
@@ -283,6 +283,25 @@ int main(void)
     ok(p->codec == PROFILE_CODEC_TRANSIT, "inherits the built-in eca");
     profile_free(p);
 
+    /* The applications' own refresh windows. */
+    p = resolve(NULL, "codex", NULL, CR_OK);
+    ok(p && p->client_window == 300 && p->client_unlocked, "codex refreshes by itself, unlocked, inside 300 s");
+    ok(p && p->min_validity == 900, "codex's default -m is 900 s: a 5-minute timer (up to 5.5 min apart) keeps it out");
+    ok(p && p->n_locks == 2 && p->locks[0].kind == APPLOCK_FLOCK && !p->locks[0].nonblock && !p->locks[0].write &&
+           strcmp(p->locks[0].path, "{dir}/auth.lock") == 0 && p->locks[1].kind == APPLOCK_FLOCK && p->locks[1].nonblock &&
+           strcmp(p->locks[1].path, "{dir}/auth.json.lock") == 0,
+       "codex holds its write locks while refreshing: flock auth.lock, then auth.json.lock with LOCK_NB");
+    profile_free(p);
+    p = resolve(NULL, "claude", NULL, CR_OK);
+    ok(p && p->client_window == 300 && !p->client_unlocked, "claude refreshes by itself, under its lock, inside 300 s");
+    profile_free(p);
+    p = resolve("[codex]\nclient-window = 120\n", "codex", NULL, CR_OK);
+    ok(p && p->client_window == 120 && p->client_unlocked, "profiles.conf sets client-window, client-unlocked stays");
+    profile_free(p);
+    p = resolve("[mine]\ninherit = codex\nclient-window = none\n", "mine", NULL, CR_OK);
+    ok(p && p->client_window == 0, "client-window = none clears it");
+    profile_free(p);
+
     static const struct {
         const char *text, *want;
     } bad[] = {
@@ -302,6 +321,12 @@ int main(void)
         {"[x]\nfile = ${HOME\n", "test.conf:2: file: malformed ${"},
         {"[a]\ninherit = b\n[b]\ninherit = a\n", "inherits in a circle"},
         {"[x]\nenv = A=B\n", "test.conf:2: env: give a variable name"},
+        {"[x]\nlock = refresh mkdir {file}.lock nonblock\n", "test.conf:2: lock: after the path"},
+        {"[x]\nlock = refresh lockf {file}.lock\n", "test.conf:2: lock: the kind is mkdir"},
+        {"[x]\nmin-validity = 0\n", "test.conf:2: min-validity: give whole SECONDS"},
+        {"[x]\nclient-window = soon\n", "test.conf:2: client-window: give whole SECONDS"},
+        {"[x]\nclient-window = 300 unlocked\n", "test.conf:2: client-window: give whole SECONDS"},
+        {"[x]\nclient-unlocked = maybe\n", "test.conf:2: client-unlocked: yes or no"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = NULL;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "profile.h"
 #include "runconfig.h"
 #include "tap.h"
 
@@ -207,6 +208,86 @@ static void other_profiles(const char *tmp, char *creds)
 
 }
 
+/* Token pointers that overlap are refused before anything else: 64 from
+ * the command line, 78 from profiles.conf; no built-in profile has any. */
+static void overlapping_pointers(const char *tmp)
+{
+    struct run_config o;
+    static const struct {
+        const char *access, *refresh, *expiry;
+        enum cr_status want;
+    } cases[] = {
+        {"/a", "/a/b", NULL, CR_ERR_USAGE},      {"/a/b", "/a", NULL, CR_ERR_USAGE},
+        {"/a", "/a", NULL, CR_ERR_USAGE},        {"/t/a", "/t/r", "/t/a/x", CR_ERR_USAGE},
+        {"/t/a", "/t/r", "/t", CR_ERR_USAGE},    {"/x~0", "/x~", NULL, CR_ERR_USAGE},
+        {"/a", "/ab", "/a~1b", CR_OK},           {"/t/a", "/t/r", "/t/e", CR_OK},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[16] = {"credrun", "-p", "json", "--credentials", "/nonexistent/c", "--token-url",
+                          "https://t.example/", "--access-field", (char *)cases[i].access, "--refresh-field",
+                          (char *)cases[i].refresh};
+        int n = 11;
+        if (cases[i].expiry) {
+            argv[n++] = "--expiry-field";
+            argv[n++] = (char *)cases[i].expiry;
+        }
+        argv[n++] = "true";
+        argv[n] = NULL;
+        enum cr_status st = parse(&o, argv);
+        is_int(st, cases[i].want, "--access-field %s --refresh-field %s --expiry-field %s: %s", cases[i].access,
+               cases[i].refresh, cases[i].expiry ? cases[i].expiry : "(none)",
+               st == CR_OK ? "taken" : why);
+        if (cases[i].want != CR_OK)
+            ok(strstr(why, cases[i].access) && strstr(why, "give pointers to different places"),
+               "the message names the pointers and what to do");
+        config_free(&o);
+    }
+    char *argv1[] = {"credrun", "-p", "claude", "--refresh-field", "/claudeAiOauth/scopes/0", "true", NULL};
+    is_int(parse(&o, argv1), CR_ERR_USAGE, "a --refresh-field inside the profile's scopes is a usage error");
+    ok(strstr(why, "profile claude's scopes = /claudeAiOauth/scopes") != NULL, "naming the profile's key: %s", why);
+    config_free(&o);
+
+    char conf[600];
+    snprintf(conf, sizeof conf, "%.200s/credrun", tmp);
+    mkdir(conf, 0700);
+    snprintf(conf, sizeof conf, "%.200s/credrun/profiles.conf", tmp);
+    FILE *f = fopen(conf, "w");
+    fputs("[mine]\ncodec = json\nfile = /nonexistent/c\naccess = /t/a\nrefresh = /t\n"
+          "token-url = https://t.example/\n",
+          f);
+    fclose(f);
+    char *argv2[] = {"credrun", "-p", "mine", "true", NULL};
+    is_int(parse(&o, argv2), CR_ERR_PROFILES_CONF, "overlapping pointers in profiles.conf are a configuration error");
+    ok(strncmp(why, conf, strlen(conf)) == 0 && strstr(why, "profile [mine]: access = /t/a and refresh = /t overlap"),
+       "naming the file, the profile and its keys: %s", why);
+    config_free(&o);
+
+    /* Every built-in profile (and provider) is free of overlaps. A run
+     * checks built-in pointers only when a profiles.conf exists (it may
+     * redefine them), so give it one that defines nothing. */
+    f = fopen(conf, "w");
+    fputs("# no profiles of its own\n", f);
+    fclose(f);
+    char names[512];
+    snprintf(names, sizeof names, "%s, eca/openai", profile_builtin_names);
+    for (char *save = NULL, *name = strtok_r(names, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+        char *slash = strchr(name, '/');
+        if (slash)
+            *slash = '\0';
+        char *argv3[] = {"credrun", "-p", name, "--provider", slash ? slash + 1 : "", "--credentials",
+                         "/nonexistent/c", "--token-url", "https://t.example/", "true", NULL};
+        if (!slash)
+            memmove(&argv3[3], &argv3[5], 6 * sizeof *argv3);
+        enum cr_status st = parse(&o, argv3);
+        bool json = strcmp(name, "json") == 0; /* it names no pointers */
+        ok(json ? st == CR_ERR_USAGE && strstr(why, "give --access-field") : st == CR_OK,
+           "built-in %s%s%s: no pointers overlap (%s)", name, slash ? "/" : "", slash ? slash + 1 : "",
+           st == CR_OK ? "taken" : why);
+        config_free(&o);
+    }
+    unlink(conf);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/runconfig-t.XXXXXX";
@@ -219,6 +300,7 @@ int main(void)
     unsetenv("CODEX_HOME");
     unsetenv("XDG_CACHE_HOME");
     precedence_and_conflicts();
+    overlapping_pointers(tmp);
 
     /* Options: overrides, locks, token URL, supervise. */
     char dir[600], creds[700], link[700];
@@ -240,6 +322,36 @@ int main(void)
     fclose(fopen(legacy, "w"));
     is_int(parse(&o, argv7), CR_OK, "relay without --credentials parses");
     is_str(o.credentials, legacy, "the legacy file is used when only it exists");
+    config_free(&o);
+
+    /* -m against the application's own refresh window (client-window). */
+    char *w1[] = {"credrun", "-p", "codex", "true", NULL};
+    is_int(parse(&o, w1), CR_OK, "codex resolves");
+    ok(o.min_validity >= 600 && o.min_validity >= 2 * o.client_window, "codex's default -m (%ld) is far above its window",
+       o.min_validity);
+    ok(o.warning == NULL, "and warns of nothing");
+    config_free(&o);
+    char *w2[] = {"credrun", "-p", "codex", "-m", "300", "true", NULL};
+    is_int(parse(&o, w2), CR_OK, "codex -m 300 resolves");
+    ok(o.warning && strstr(o.warning, "codex") && strstr(o.warning, "300 s") && strstr(o.warning, "race"),
+       "-m 300 with codex warns that it races itself: %s", o.warning ? o.warning : "(none)");
+    config_free(&o);
+    char *w3[] = {"credrun", "-p", "codex", "-m", "301", "--supervise", "true", NULL};
+    is_int(parse(&o, w3), CR_OK, "codex -m 301 resolves");
+    ok(o.warning == NULL, "-m 301 with codex warns of nothing");
+    config_free(&o);
+    char *w4[] = {"credrun", "-m", "200", "true", NULL};
+    is_int(parse(&o, w4), CR_OK, "claude -m 200 resolves");
+    ok(o.warning == NULL, "claude given its token in the environment never refreshes by itself: no warning");
+    config_free(&o);
+    char *w5[] = {"credrun", "-m", "200", "--supervise", "true", NULL};
+    is_int(parse(&o, w5), CR_OK, "claude --supervise -m 200 resolves");
+    ok(o.warning && strstr(o.warning, "claude") && strstr(o.warning, "--supervise") && !strstr(o.warning, "race"),
+       "claude --supervise -m 200 says claude refreshes first: %s", o.warning ? o.warning : "(none)");
+    config_free(&o);
+    char *w6[] = {"credrun", "-m", "200", "--no-env", "true", NULL};
+    is_int(parse(&o, w6), CR_OK, "claude --no-env -m 200 resolves");
+    ok(o.warning != NULL, "claude reading the file itself (--no-env) is warned too");
     config_free(&o);
 
     char *argv8[] = {"credrun", "-p", "codex", "--provider", "x", "true", NULL};

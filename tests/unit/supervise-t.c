@@ -16,12 +16,16 @@ int main(void)
     is_int(supervise_next_check_ms(now, now + 8 * hour, 600), now + 8 * hour - 600000,
            "a long-lived token is checked min-validity before it expires");
     is_int(supervise_next_check_ms(now, now + 20 * 60000, 600), now + 10 * 60000,
-           "a token valid 20 min at -m 600 is checked after half its life, not at once");
+           "a token valid 20 min at -m 600 is checked min-validity before it expires, not at once");
+    is_int(supervise_next_check_ms(now, now + 325000, 320), now + 5000,
+           "a 325 s token at -m 320 is checked 5 s later, with 320 s left (not after half its life, with 162 s)");
     is_int(supervise_next_check_ms(now, now + 2000, 600), now + 1000,
            "a 2 s token shorter than --min-validity is checked after half its life");
     is_int(supervise_next_check_ms(now, now + 1500, 600), now + 1000, "never sooner than 1 s");
     is_int(supervise_next_check_ms(now, now - 5000, 600), now + 1000, "an expired token: 1 s");
-    is_int(supervise_next_check_ms(now, now + 3000, 2), now + 1500, "3 s token at -m 2: half its life");
+    /* The old rule waited max(expires - m, half the life): 1.5 s here, which
+     * let the life left fall below -m. Now the check is due at expires - m. */
+    is_int(supervise_next_check_ms(now, now + 3000, 2), now + 1000, "3 s token at -m 2: 2 s before expiry");
     is_int(supervise_next_check_ms(now, now + 10000, 2), now + 8000, "10 s token at -m 2: 2 s before expiry");
     is_int(supervise_next_check_ms(now, now + 10000, 0), now + 10000, "-m 0: at the expiry itself");
     is_int(supervise_next_check_ms(now, EXPIRY_UNKNOWN, 600), now + SUPERVISE_UNKNOWN_WAIT_MS,
@@ -40,6 +44,33 @@ int main(void)
         }
     }
     ok(refreshes <= 61 && refreshes >= 29, "2 s tokens at -m 600: about two refreshes per life over 60 s (%d)", refreshes);
+
+    /* Whatever the life and -m, a token that outlives -m by at least 1 s is
+     * checked before its remaining life falls below -m: an application's own
+     * refresh window under -m (Codex's 300 s) is never reached. */
+    int off = 0;
+    for (int64_t life = 2; life <= 4000; life += 7)
+        for (int64_t m = 0; m + 1 <= life; m += 5)
+            off += supervise_next_check_ms(now, now + life * 1000, m) != now + (life - m) * 1000;
+    ok(off == 0, "a token that outlives -m by 1 s or more is checked at expires - m exactly (%d not)", off);
+
+    /* 325 s tokens at -m 320 over 60 s: a refresh every 5 s, never less than
+     * 320 s left at a check. */
+    t = now;
+    exp = now + 325000;
+    refreshes = 0;
+    int64_t least = INT64_MAX;
+    while (t < now + 60000) {
+        t = supervise_next_check_ms(t, exp, 320);
+        if (exp - t < least)
+            least = exp - t;
+        if (expiry_needs_refresh(exp, t, 320)) {
+            exp = t + 325000;
+            refreshes++;
+        }
+    }
+    ok(refreshes == 12 && least == 320000, "325 s tokens at -m 320: 12 refreshes in 60 s, 320 s left at each (%d, %lld ms)",
+       refreshes, (long long)least);
 
     /* The retry policy. */
     is_int(supervise_retry_ms(CR_ERR_REJECTED, 1, now, now + hour, 0, 0), SUPERVISE_STOP,

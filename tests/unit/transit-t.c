@@ -223,6 +223,25 @@ int main(void)
     is_int(creds_check_store(&c, &err), CR_OK, "and its successor can be placed");
     creds_free(&c);
 
+    /* A pointer token starting with ^ or ` names that string: written as a
+     * key escaped ("~^x"), never bare (a reader takes "^x" for a cache code). */
+    static const struct creds_fields caret = {.access = "/~:a", .refresh = "/^ ~:m/^x", .expiry = "/`e",
+                                              .unit = EXPIRY_UNIT_S};
+    static const char caret_doc[] = "[\"^ \",\"~:a\",\"at\",\"~^ ~:m\",[\"^ \",\"~^x\",\"rt\"]]";
+    is_int(load(&c, &caret, caret_doc, &err), CR_OK, "a key written ~^x loads");
+    is_str(c.t.refresh, "rt", "and the pointer token ^x finds it");
+    is_int(creds_check_store(&c, &err), CR_OK, "its successor can be placed: %s", err.msg);
+    creds_update(&c, "at-2", "rt-2", 1764068400000LL, NULL);
+    out = store(&c);
+    is_str(out, "[\"^ \",\"~:a\",\"at-2\",\"~^ ~:m\",[\"^ \",\"~^x\",\"rt-2\"],\"~`e\",1764068400]",
+           "the new key `e is written escaped, the others in place");
+    creds_free(&c);
+    is_int(load(&c, &caret, out, &err), CR_OK, "credrun reads its own output: %s", err.msg);
+    is_str(c.t.refresh, "rt-2", "with the new refresh token");
+    ok(c.t.expires_ms == 1764068400000LL, "and the new expiry");
+    creds_free(&c);
+    free(out);
+
     /* The Transit codec's primitives. */
     const struct creds_format *T = &creds_format_transit;
     void *doc;
@@ -235,6 +254,9 @@ int main(void)
     ok(T->is_list(T->child(root, "~:l", 3)) && !T->is_list(m), "is_list tells lists from maps");
     is_int(T->put(m, "efgh", T->make_string("^y")), 0, "put appends a new key to a map");
     is_str(T->string(T->child(m, "efgh", 4), &sn), "^y", "and it reads back");
+    is_int(T->put(m, "^k", T->make_string("v")), 0, "put adds a key that starts with ^");
+    is_str(json_string_value(json_array_get(m, json_array_size(m) - 2)), "~^k", "written escaped");
+    is_str(T->string(T->child(m, "^k", 2), &sn), "v", "and child finds it by the same token");
     is_int(T->put(T->child(root, "~:l", 3), "1", T->make_string("c")), 0, "put replaces an existing list slot");
     is_int(T->put(T->child(root, "~:l", 3), "k", T->make_string("c")), -1, "but adds no key to a list");
     is_int(T->put(m, "\xff", T->make_string("z")), -1, "put refuses a key that is not UTF-8");
