@@ -35,6 +35,8 @@ enum {
     OPT_SUPERVISE,
     OPT_NO_KILL_ON_EXIT,
     OPT_SETTLE,
+    OPT_STATUS,
+    OPT_JSON,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +67,8 @@ static const struct option longopts[] = {
     {"request", required_argument, NULL, OPT_REQUEST},
     {"supervise", no_argument, NULL, OPT_SUPERVISE},
     {"no-kill-on-exit", no_argument, NULL, OPT_NO_KILL_ON_EXIT},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"json", no_argument, NULL, OPT_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -82,6 +86,7 @@ static void usage(void)
           "  credrun [OPTIONS] --supervise [--] COMMAND [ARG...]\n"
           "                                            run COMMAND and keep the file fresh until it exits\n"
           "  credrun [OPTIONS] --supervise             keep the file fresh until SIGTERM (sidecar)\n"
+          "  credrun [OPTIONS] --status [--json]       say how the login stands; no request, no lock\n"
           "\n"
           "Take the credential lock beside an OAuth credentials file, refresh the access\n"
           "token only if it expires soon (never spending a refresh token twice), write the\n"
@@ -122,6 +127,10 @@ static void usage(void)
           "                            forward signals; exports nothing unless --env is given\n"
           "      --no-kill-on-exit     with --supervise: COMMAND is not sent SIGTERM when\n"
           "                            credrun dies\n"
+          "      --status              report the file, its locks and who holds them, the token's\n"
+          "                            expiry, any cooldown or quarantine; exit 0 fresh, 1 refresh\n"
+          "                            due, 75 due but cooling down, 77 log in again\n"
+          "      --json                with --status: one JSON document on stdout\n"
           "  -v, --verbose             say what is done\n"
           "  -q, --quiet               print errors only\n"
           "  -h, --help                show this help and exit\n"
@@ -147,17 +156,37 @@ void cli_usage_hint(void)
 /* The conflicts between options, one rule a line. */
 static enum cr_status check(const struct cli *c, struct cr_err *err)
 {
+    if (c->credentials && !*c->credentials)
+        return cr_fail(err, CR_ERR_USAGE, "--credentials needs a file name, not an empty string");
+    if (c->lock_file && !*c->lock_file)
+        return cr_fail(err, CR_ERR_USAGE, "--lock-file needs a file name, not an empty string");
     if (c->env && c->no_env)
         return cr_fail(err, CR_ERR_USAGE, "--env and --no-env exclude each other");
+    if (c->json && !c->status)
+        return cr_fail(err, CR_ERR_USAGE, "--json needs --status");
+    if (c->status && (c->refresh_only || c->supervise || c->command))
+        return cr_fail(err, CR_ERR_USAGE, "--status runs nothing and refreshes nothing: drop %s",
+                       c->command ? c->command[0] : c->refresh_only ? "--refresh" : "--supervise");
     if (c->refresh_only && c->command)
         return cr_fail(err, CR_ERR_USAGE, "--refresh runs no command, but '%s' was given", c->command[0]);
     if (c->supervise && c->refresh_only)
         return cr_fail(err, CR_ERR_USAGE, "--supervise and --refresh exclude each other");
     if (c->no_kill_on_exit && !c->supervise)
         return cr_fail(err, CR_ERR_USAGE, "--no-kill-on-exit needs --supervise");
-    if (!c->refresh_only && !c->command && !c->supervise)
+    if (!c->refresh_only && !c->command && !c->supervise && !c->status)
         return cr_fail(err, CR_ERR_USAGE, "no COMMAND given (use --refresh to refresh without running one)");
     return CR_OK;
+}
+
+/* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_name_ok(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
 }
 
 /* Options that take a number or a keyword: parse optarg into c. */
@@ -187,8 +216,11 @@ static enum cr_status parse_value(int opt, const char *arg, struct cli *c, struc
             return cr_fail(err, CR_ERR_USAGE, "invalid --settle '%s': give 0 to 60 seconds", arg);
         return CR_OK;
     case OPT_ENV:
-        if (!*arg || strchr(arg, '='))
-            return cr_fail(err, CR_ERR_USAGE, "invalid --env name '%s'", arg);
+        if (!env_name_ok(arg))
+            return cr_fail(err, CR_ERR_USAGE,
+                           "invalid --env name '%s': give a variable name (letters, digits and _, not starting "
+                           "with a digit)",
+                           arg);
         c->env = arg;
         return CR_OK;
     case OPT_LOCK_SCOPE:
@@ -235,6 +267,8 @@ static bool *flag_slot(int opt, struct cli *c)
     case OPT_REFRESH: return &c->refresh_only;
     case OPT_SUPERVISE: return &c->supervise;
     case OPT_NO_KILL_ON_EXIT: return &c->no_kill_on_exit;
+    case OPT_STATUS: return &c->status;
+    case OPT_JSON: return &c->json;
     default: return NULL;
     }
 }

@@ -28,6 +28,8 @@ struct cli {
     bool refresh_only;        /* --refresh */
     bool supervise;           /* --supervise */
     bool no_kill_on_exit;     /* --no-kill-on-exit */
+    bool status;              /* --status */
+    bool json;                /* --json */
     bool scope_given;         /* --lock-scope was given */
     bool scope_refresh;       /* --lock-scope refresh (else command) */
     int conflict_exit;        /* -E; < 0 when not given */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "procsafe.h"
 #include "refresh.h"
+#include "report.h"
 #include "runconfig.h"
 #include "status.h"
 #include "supervise.h"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
         if (st == CR_ERR_USAGE)
             cli_usage_hint();
         code = status_exit_code(st, c.conflict_exit);
+    } else if (rc.status) {
+        code = report_run(&rc);
     } else if (rc.supervise) {
         code = supervise_run(&rc, &sig);
     } else {

@@ -13,6 +13,8 @@ static int level = LOG_NORMAL;
 
 void log_set_level(int l) { level = l; }
 
+bool log_verbose(void) { return level >= LOG_VERBOSE; }
+
 static void emit(const char *fmt, va_list ap)
 {
     char line[1024];

@@ -77,6 +77,8 @@ static enum cr_status send_request(const struct run_config *rc, const struct cre
     enum cr_status st = config_token_url(rc, &c->t, &url, &loopback, err);
     if (st != CR_OK)
         return st;
+    if (strlen(url) < sizeof ans->endpoint)
+        memcpy(ans->endpoint, url, strlen(url) + 1);
     char *body = oauth_request_body_shaped(rc->body, rc->shape, c->t.refresh, rc->client_id, c->t.scope);
     struct http_request req = {
         .url = url,
@@ -161,7 +163,7 @@ static enum cr_status spend_and_store(const struct run_config *rc, struct creds 
     if (answer != CR_OK)
         return answer; /* stored what we could; err says what was wrong */
     keep_token(f, &c->t, now);
-    log_info("refreshed; the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    log_info("refreshed: the new access token is valid for %lld s", (long long)expiry_seconds_left(c->t.expires_ms, now));
     return CR_OK;
 }
 
@@ -175,16 +177,31 @@ static void rescue_hint(const struct run_config *rc, struct cr_err *err)
     free(rescue);
 }
 
-/* May the refresh token in c be spent now? Not during a shared cooldown, and
- * never if it was declared dead before (--force overrides neither). Returns
- * CR_OK, or the status to end with and err saying until when or why. */
+/* May the refresh token in c be spent now? Not during a shared cooldown of
+ * its endpoint, and never if it was declared dead before (--force overrides
+ * neither). Returns CR_OK, or the status to end with and err saying until
+ * when or why. */
 static enum cr_status admit(const struct run_config *rc, const struct state *ss, const struct creds *c,
                             struct fresh *f, struct cr_err *err)
 {
     int64_t now = expiry_now_ms();
     char id[SHA256_HEX];
     state_token_id(c->t.refresh, id);
-    enum state_verdict v = state_check(ss, id, now);
+    char *url;
+    bool loopback;
+    enum cr_status ust = config_token_url(rc, &c->t, &url, &loopback, err);
+    if (ust != CR_OK)
+        return ust;
+    enum state_verdict v = state_check(ss, id, url, now);
+    if (v != STATE_GO && log_verbose()) {
+        char ts[40];
+        expiry_format_rfc3339(v == STATE_DEAD ? ss->dead_since_ms : ss->until_ms, ts, sizeof ts);
+        if (v == STATE_DEAD)
+            log_info("quarantined: the refresh token was rejected (%s) at %s; it is not sent again", ss->dead_error, ts);
+        else
+            log_info("cooldown: no request to %s before %s (%s)", url, ts, ss->reason);
+    }
+    free(url);
     if (v == STATE_GO)
         return CR_OK;
     enum cr_status st = state_describe(ss, v, now, rc->login_hint, err);
@@ -218,6 +235,11 @@ static enum cr_status load_creds(const struct run_config *rc, struct creds *c, s
     return st;
 }
 
+enum cr_status refresh_read_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
+{
+    return load_creds(rc, c, sb, NULL, err);
+}
+
 /* If the token named sent was rejected or may have been spent by a request
  * that got no answer, re-read the file once and adopt the tokens another
  * writer (one that does not take our lock) put there meanwhile. Returns true
@@ -237,7 +259,8 @@ static bool adopt_peer(const struct run_config *rc, struct creds *c, struct stat
         creds_free(&cur);
         return false;
     }
-    log_warn("the token endpoint %s, but another program put new tokens in %s meanwhile: using those",
+    log_warn("adopted a peer's refresh: the token endpoint %s, but another program put new tokens in %s meanwhile: "
+             "using those",
              st == CR_ERR_REJECTED ? "rejected the refresh token" : "did not answer", rc->credentials);
     creds_free(c);
     *c = cur;
@@ -292,14 +315,31 @@ static enum cr_status after_answer(const struct run_config *rc, struct creds *c,
     return st;
 }
 
-/* True when c's access token needs no refresh (and --force was not given). */
-static bool still_fresh(const struct run_config *rc, const struct creds *c)
+/* True when c's access token needs no refresh (and --force was not given);
+ * -v then says so, as the decision named by what ("fresh", ...). */
+static bool still_fresh(const struct run_config *rc, const struct creds *c, const char *what)
 {
     int64_t now = expiry_now_ms();
     if (!c->t.access || rc->force || expiry_needs_refresh(c->t.expires_ms, now, rc->min_validity))
         return false;
-    log_info("access token valid for %lld s more; no refresh needed", (long long)expiry_seconds_left(c->t.expires_ms, now));
+    log_info("%s: the access token is valid for %lld s more (over -m %ld s); no refresh needed", what,
+             (long long)expiry_seconds_left(c->t.expires_ms, now), rc->min_validity);
     return true;
+}
+
+/* -v: the file, the profile and the endpoint a run works with. */
+static void log_setting(const struct run_config *rc, const struct creds *c)
+{
+    if (!log_verbose())
+        return;
+    char *url;
+    bool loopback;
+    struct cr_err scratch;
+    if (config_token_url(rc, &c->t, &url, &loopback, &scratch) != CR_OK)
+        url = xstrdup("none usable");
+    log_info("credentials %s, profile %s, token endpoint %s", rc->credentials,
+             rc->profile_name ? rc->profile_name : "(none)", url);
+    free(url);
 }
 
 static enum cr_status ensure_locked(const struct run_config *rc, const struct lock_wait *w, struct fresh *f,
@@ -369,7 +409,7 @@ static enum cr_status take_applocks(const struct run_config *rc, const struct lo
         cr_append(err, "the refresh token was not spent");
     if (st == CR_OK)
         st = load_creds(rc, c, sb, f, err);
-    if (st == CR_OK && still_fresh(rc, c)) {
+    if (st == CR_OK && still_fresh(rc, c, "adopted a peer's refresh (made while credrun waited for the app's lock)")) {
         *fresh_now = true;
         creds_free(c);
     }
@@ -475,6 +515,9 @@ static enum cr_status refresh_rounds(const struct run_config *rc, struct creds *
     }
     exactonce_end(&eo);
     state_save(&ss, spath, sb);
+    if (f->retry_at_ms)
+        cr_append(err, "the cooldown holds back requests to %s and is recorded in %s: removing that file clears it",
+                  ss.endpoint[0] ? ss.endpoint : "every token endpoint", spath);
     free(spath);
     return st;
 }
@@ -510,7 +553,8 @@ static enum cr_status ensure_locked(const struct run_config *rc, const struct lo
     enum cr_status st = load_creds(rc, &c, &sb, f, err);
     if (st != CR_OK)
         return st;
-    if (still_fresh(rc, &c)) {
+    log_setting(rc, &c);
+    if (still_fresh(rc, &c, "fresh")) {
         f->parsed = c; /* freed by fresh_free, which an exec never reaches */
         f->have_parsed = true;
         return CR_OK;

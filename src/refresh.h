@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "runconfig.h"
 #include "status.h"
@@ -34,6 +35,12 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
  * on a descriptor of its own (supervise mode's command scope): opening and
  * flock()ing the lock file again would wait for itself. f->lock_fd stays -1. */
 enum cr_status refresh_ensure_locked(const struct run_config *rc, struct fresh *f, struct cr_err *err)
+    __attribute__((__nonnull__));
+
+/* Read and parse rc's credentials file into c (creds_free() it) and its
+ * status into sb, taking no lock. Fails as a run does (CR_ERR_CREDS_MISSING,
+ * CR_ERR_CREDS_MALFORMED, CR_ERR_UNSAFE_FILE) with err saying what to do. */
+enum cr_status refresh_read_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct cr_err *err)
     __attribute__((__nonnull__));
 
 /* Release the lock (if held), wipe the token and free the parsed file. */

@@ -37,6 +37,8 @@ static void resolve_plain(const struct cli *c, const struct profile *p, struct r
     rc->refresh_only = c->refresh_only;
     rc->supervise = c->supervise;
     rc->no_kill_on_exit = c->no_kill_on_exit;
+    rc->status = c->status;
+    rc->status_json = c->json;
     rc->conflict_exit = c->conflict_exit;
     rc->command = c->command;
     /* A sidecar never holds the lock between refreshes. */
@@ -126,6 +128,7 @@ enum cr_status config_resolve(const struct cli *c, struct run_config *rc, struct
     rc->owner = p;
     if (st != CR_OK)
         return st;
+    rc->profile_name = p->name;
     rc->format = p->codec == PROFILE_CODEC_TRANSIT ? &creds_format_transit : &creds_format_json;
     rc->fields = &p->fields;
     rc->body = p->body;

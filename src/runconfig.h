@@ -27,6 +27,7 @@ struct profile; /* src/profile.h */
 enum run_scope { RUN_SCOPE_COMMAND, RUN_SCOPE_REFRESH };
 
 struct run_config {
+    const char *profile_name; /* the profile used, e.g. "claude" or "eca/openai" */
     /* Files. */
     char *credentials; /* the file, symlinks followed (owned) */
     char *lock_file;   /* owned */
@@ -54,6 +55,8 @@ struct run_config {
     bool refresh_only;
     bool supervise;
     bool no_kill_on_exit;
+    bool status;      /* --status: report, send nothing, take no lock */
+    bool status_json; /* --json */
     const char *env_name;       /* the variable that receives the token; NULL: none */
     const char *unexported_env; /* --supervise: the profile's variable, left unset (NULL: none) */
     const char *login_hint;     /* what to run to log in again, e.g. "claude /login" */

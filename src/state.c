@@ -65,6 +65,20 @@ static void copy_word(char *dst, size_t n, const char *src)
         memcpy(dst, src, len + 1);
 }
 
+/* Copy a token URL into a state's endpoint: "" when none, or when it is too
+ * long or not printable ASCII (then the cooldown holds back every endpoint,
+ * never too few). */
+static void copy_endpoint(char dst[STATE_ENDPOINT_MAX], const char *src)
+{
+    dst[0] = '\0';
+    if (!src || strlen(src) >= STATE_ENDPOINT_MAX)
+        return;
+    for (const char *p = src; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return;
+    strcpy(dst, src);
+}
+
 /* True when s is a SHA-256 in lower-case hex. */
 static bool is_hex_id(const char *s)
 {
@@ -108,6 +122,9 @@ enum cr_status state_parse(struct state *s, const char *buf, size_t len, struct 
         s->kind = strcmp(k, "rate_limited") == 0 ? STATE_COOL_RATE : STATE_COOL_FAIL;
         s->step = step ? (unsigned)json_integer_value(step) : 0;
         copy_word(s->reason, sizeof s->reason, json_string_value(reason));
+        /* No endpoint (an older credrun's file), or one too long to hold:
+         * the cooldown holds back every endpoint. */
+        copy_endpoint(s->endpoint, json_string_value(json_object_get(c, "endpoint")));
     }
     json_t *q = json_object_get(root, "quarantine");
     if (q) {
@@ -143,6 +160,8 @@ char *state_format(const struct state *s)
         json_object_set_new(c, "reason", json_string(s->reason));
         json_object_set_new(c, "until", json_time(s->until_ms));
         json_object_set_new(c, "backoff_step", json_integer(s->step));
+        if (s->endpoint[0])
+            json_object_set_new(c, "endpoint", json_string(s->endpoint));
         json_object_set_new(root, "cooldown", c);
     }
     if (s->dead[0]) {
@@ -321,27 +340,41 @@ int64_t state_backoff_ms(unsigned step, uint32_t rnd)
     return base - jitter;
 }
 
-enum state_verdict state_check(const struct state *s, const char *id, int64_t now_ms)
+bool state_cooling(const struct state *s, int64_t now_ms)
+{
+    return s->kind != STATE_COOL_NONE && s->until_ms > now_ms && s->until_ms - now_ms <= STATE_RETRY_AFTER_MAX_MS;
+}
+
+/* True when the cooldown in s holds back requests to endpoint. */
+static bool holds_back(const struct state *s, const char *endpoint)
+{
+    return !s->endpoint[0] || strcmp(s->endpoint, endpoint) == 0;
+}
+
+enum state_verdict state_check(const struct state *s, const char *id, const char *endpoint, int64_t now_ms)
 {
     if (s->dead[0] && strcmp(s->dead, id) == 0)
         return STATE_DEAD;
-    if (s->kind != STATE_COOL_NONE && s->until_ms > now_ms && s->until_ms - now_ms <= STATE_RETRY_AFTER_MAX_MS)
+    if (state_cooling(s, now_ms) && holds_back(s, endpoint))
         return s->kind == STATE_COOL_RATE ? STATE_WAIT_RATE : STATE_WAIT_FAIL;
     return STATE_GO;
 }
 
-/* Start (or lengthen) a cooldown of kind for delay ms; false when a longer
- * one runs already. */
-static bool cool(struct state *s, enum state_cooldown kind, const char *reason, int64_t now_ms, int64_t delay)
+/* Start (or lengthen) a cooldown of kind for delay ms at a's endpoint; false
+ * when a longer one runs already there. */
+static bool cool(struct state *s, const struct state_answer *a, enum state_cooldown kind, const char *reason,
+                 int64_t now_ms, int64_t delay)
 {
     if (delay < STATE_COOLDOWN_MIN_MS)
         delay = STATE_COOLDOWN_MIN_MS;
     /* A failure never shortens a longer rate-limit cooldown still running. */
-    if (kind == STATE_COOL_FAIL && s->kind == STATE_COOL_RATE && s->until_ms > now_ms + delay)
+    if (kind == STATE_COOL_FAIL && s->kind == STATE_COOL_RATE && s->until_ms > now_ms + delay &&
+        holds_back(s, a->endpoint))
         return false;
     s->kind = kind;
     s->until_ms = now_ms + delay;
     copy_printable(s->reason, sizeof s->reason, reason);
+    copy_endpoint(s->endpoint, a->endpoint);
     s->dirty = true;
     return true;
 }
@@ -361,13 +394,14 @@ bool state_record(struct state *s, const struct state_answer *a, const char *id,
     case CR_ERR_RATE_LIMITED: {
         /* Another 429 soon after the last cooldown ended doubles the wait. */
         unsigned step = 0;
-        if (s->kind == STATE_COOL_RATE && now_ms - s->until_ms <= STATE_STEP_MEMORY_MS)
+        if (s->kind == STATE_COOL_RATE && now_ms - s->until_ms <= STATE_STEP_MEMORY_MS &&
+            holds_back(s, a->endpoint))
             step = s->step + 1 > 16 ? 16 : s->step + 1;
         int64_t delay;
         if (state_parse_retry_after(a->retry_after, now_ms, &delay) != 0)
             delay = state_backoff_ms(step, rnd);
         s->step = step;
-        return cool(s, STATE_COOL_RATE, "429", now_ms, delay);
+        return cool(s, a, STATE_COOL_RATE, "429", now_ms, delay);
     }
     case CR_ERR_UNREACHABLE:
         if (a->http_status >= 300 && a->http_status < 400)
@@ -377,13 +411,13 @@ bool state_record(struct state *s, const struct state_answer *a, const char *id,
             int64_t delay;
             snprintf(reason, sizeof reason, "%ld", a->http_status);
             if (state_parse_retry_after(a->retry_after, now_ms, &delay) == 0 && delay > STATE_FAIL_COOLDOWN_MS)
-                return cool(s, STATE_COOL_FAIL, reason, now_ms, delay);
+                return cool(s, a, STATE_COOL_FAIL, reason, now_ms, delay);
         } else {
             snprintf(reason, sizeof reason, "%s", a->maybe_spent ? "no answer" : "network");
         }
-        return cool(s, STATE_COOL_FAIL, reason, now_ms, STATE_FAIL_COOLDOWN_MS);
+        return cool(s, a, STATE_COOL_FAIL, reason, now_ms, STATE_FAIL_COOLDOWN_MS);
     case CR_ERR_BAD_RESPONSE:
-        return a->maybe_spent && cool(s, STATE_COOL_FAIL, "timeout", now_ms, STATE_FAIL_COOLDOWN_MS);
+        return a->maybe_spent && cool(s, a, STATE_COOL_FAIL, "timeout", now_ms, STATE_FAIL_COOLDOWN_MS);
     case CR_ERR_REJECTED:
         memcpy(s->dead, id, SHA256_HEX);
         s->dead_since_ms = now_ms;

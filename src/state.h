@@ -25,6 +25,7 @@
 #define STATE_RETRY_AFTER_MAX_MS 86400000LL /* a longer Retry-After is cut to one day */
 #define STATE_STEP_MEMORY_MS 3600000LL     /* a 429 this soon after the last cooldown doubles it */
 #define STATE_MAX_SIZE 65536
+#define STATE_ENDPOINT_MAX 1024            /* a longer token URL is recorded as "" (every endpoint) */
 
 enum state_cooldown {
     STATE_COOL_NONE,
@@ -37,6 +38,8 @@ struct state {
     int64_t until_ms;                /* end of the cooldown (epoch ms) */
     char reason[32];                 /* "429", "503", "network", "timeout" */
     unsigned step;                   /* backoff step of the last 429 */
+    char endpoint[STATE_ENDPOINT_MAX]; /* the token URL the cooldown holds back; "" for every endpoint
+                                        * (a cooldown recorded before endpoints were) */
     char dead[SHA256_HEX];           /* SHA-256 of the quarantined refresh token, "" when none */
     int64_t dead_since_ms;
     char dead_error[64];             /* the endpoint's error code, e.g. invalid_grant */
@@ -52,6 +55,7 @@ struct state_answer {
     int attempts;          /* requests sent */
     char retry_after[64];  /* the Retry-After header, "" when none */
     char error[64];        /* the OAuth error code, "" when none */
+    char endpoint[STATE_ENDPOINT_MAX]; /* the token URL the request went to; "" when unknown or too long */
 };
 
 /* Whether a refresh may be tried now. */
@@ -110,16 +114,25 @@ int state_parse_retry_after(const char *value, int64_t now_ms, int64_t *delay_ms
  * machines that were throttled together do not come back together. */
 int64_t state_backoff_ms(unsigned step, uint32_t rnd);
 
-/* May a refresh with the token named id be tried at now_ms? A quarantine of
- * this very token wins over a cooldown; a cooldown that claims to last longer
+/* May a refresh with the token named id be sent to endpoint at now_ms? A
+ * quarantine of this very token wins over a cooldown; a cooldown holds back
+ * only requests to the endpoint it was recorded for (one recorded without an
+ * endpoint holds back every endpoint); a cooldown that claims to last longer
  * than any credrun records (a clock set back) is cut short. */
-enum state_verdict state_check(const struct state *s, const char *id, int64_t now_ms) __attribute__((__nonnull__));
+enum state_verdict state_check(const struct state *s, const char *id, const char *endpoint, int64_t now_ms)
+    __attribute__((__nonnull__));
+
+/* True when a cooldown is running at now_ms (for any endpoint), under the
+ * same rules as state_check(). */
+bool state_cooling(const struct state *s, int64_t now_ms) __attribute__((__nonnull__));
 
 /* Record what a refresh with the token named id ended with: success clears
  * everything; a 429 starts a cooldown (Retry-After, else backoff); 5xx,
  * network errors and timeouts start a short one (or as long as a 5xx's
  * Retry-After asks, when longer); a token declared dead is
- * quarantined. Other outcomes (other 4xx, malformed answers) change nothing.
+ * quarantined. A cooldown is recorded for a->endpoint, and replaces one
+ * recorded for another endpoint. Other outcomes (other 4xx, malformed
+ * answers) change nothing.
  * rnd gives the jitter. Returns true when a cooldown was started (or made
  * longer): the caller says until when. */
 bool state_record(struct state *s, const struct state_answer *a, const char *id, int64_t now_ms, uint32_t rnd)

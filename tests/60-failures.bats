@@ -332,7 +332,7 @@ no_temp_files() {
     mockctl release
     wait "$pid"
     run cat "$BATS_TEST_TMPDIR/out"
-    assert_line --partial "rejected the refresh token, but another program put new tokens in $CREDS meanwhile: using those"
+    assert_line --partial "adopted a peer's refresh: the token endpoint rejected the refresh token, but another program put new tokens in $CREDS meanwhile: using those"
     assert_line live
     [ "$(mockctl stats invalid_grant)" = 1 ]
     [ ! -e "$STATE" ]

@@ -35,6 +35,7 @@ static void same_state(const struct state *a, const struct state *b)
         FUZZ_CHECK(a->until_ms == b->until_ms, "until %lld -> %lld", (long long)a->until_ms, (long long)b->until_ms);
         FUZZ_CHECK(a->step == b->step, "step %u -> %u", a->step, b->step);
         FUZZ_CHECK(strcmp(a->reason, b->reason) == 0, "reason '%s' -> '%s'", a->reason, b->reason);
+        FUZZ_CHECK(strcmp(a->endpoint, b->endpoint) == 0, "endpoint '%s' -> '%s'", a->endpoint, b->endpoint);
     }
     FUZZ_CHECK(strcmp(a->dead, b->dead) == 0, "quarantined id changed");
     if (a->dead[0]) {
@@ -58,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     printable(s.reason, sizeof s.reason, "reason");
     printable(s.dead_error, sizeof s.dead_error, "error");
+    printable(s.endpoint, sizeof s.endpoint, "endpoint");
     FUZZ_CHECK(!s.dead[0] || strlen(s.dead) == SHA256_HEX - 1, "bad quarantine id");
 
     char *text = state_format(&s);
@@ -69,9 +71,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const ids[] = {"", "0000000000000000000000000000000000000000000000000000000000000000"};
     int64_t times[] = {s.until_ms - 1, s.until_ms, s.until_ms + 1, s.dead_since_ms, 1764064800000LL};
     for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
-        for (size_t k = 0; k < 3; k++) {
-            const char *id = k < 2 ? ids[k] : s.dead;
-            enum state_verdict v = state_check(&s, id, times[i]);
+        for (size_t k = 0; k < 6; k++) {
+            const char *id = k % 3 < 2 ? ids[k % 3] : s.dead;
+            /* its own endpoint, and one it was not recorded for */
+            const char *endpoint = k < 3 ? s.endpoint : "https://fuzz.invalid/token";
+            enum state_verdict v = state_check(&s, id, endpoint, times[i]);
             FUZZ_CHECK(v == STATE_GO || v == STATE_WAIT_RATE || v == STATE_WAIT_FAIL || v == STATE_DEAD, "verdict %d",
                        (int)v);
             if (v != STATE_GO) {

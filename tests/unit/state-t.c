@@ -70,27 +70,29 @@ static void test_backoff(void)
 static const char ID_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const char ID_B[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 #define NOW 1764000000000LL
+#define URL_A "https://a.example/v1/oauth/token"
+#define URL_B "https://b.example/v1/oauth/token"
 
 static void test_check(void)
 {
     struct state s;
     state_init(&s);
     ok(state_empty(&s), "a new state is empty");
-    is_int(state_check(&s, ID_A, NOW), STATE_GO, "an empty state lets a refresh go");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_GO, "an empty state lets a refresh go");
     s.kind = STATE_COOL_RATE;
     s.until_ms = NOW + 5000;
-    is_int(state_check(&s, ID_A, NOW), STATE_WAIT_RATE, "a running 429 cooldown holds every token back");
-    is_int(state_check(&s, ID_A, NOW + 5000), STATE_GO, "it ends at its until time");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_WAIT_RATE, "a running 429 cooldown holds every token back");
+    is_int(state_check(&s, ID_A, URL_A, NOW + 5000), STATE_GO, "it ends at its until time");
     s.kind = STATE_COOL_FAIL;
-    is_int(state_check(&s, ID_A, NOW), STATE_WAIT_FAIL, "a running failure cooldown");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_WAIT_FAIL, "a running failure cooldown");
     s.until_ms = NOW + 2 * STATE_RETRY_AFTER_MAX_MS;
-    is_int(state_check(&s, ID_A, NOW), STATE_GO, "a cooldown longer than any credrun records is ignored");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_GO, "a cooldown longer than any credrun records is ignored");
     s.until_ms = NOW + 5000;
     memcpy(s.dead, ID_A, SHA256_HEX);
-    is_int(state_check(&s, ID_A, NOW), STATE_DEAD, "the quarantined token is dead, cooldown or not");
-    is_int(state_check(&s, ID_B, NOW), STATE_WAIT_FAIL, "another token (a new login) is not quarantined");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_DEAD, "the quarantined token is dead, cooldown or not");
+    is_int(state_check(&s, ID_B, URL_A, NOW), STATE_WAIT_FAIL, "another token (a new login) is not quarantined");
     s.kind = STATE_COOL_NONE;
-    is_int(state_check(&s, ID_B, NOW), STATE_GO, "a new login goes ahead");
+    is_int(state_check(&s, ID_B, URL_A, NOW), STATE_GO, "a new login goes ahead");
 }
 
 static struct state_answer answer(enum cr_status st, long http, const char *retry_after)
@@ -241,6 +243,55 @@ static void test_format(void)
     free(p);
 }
 
+/* A cooldown belongs to the endpoint it was recorded for. */
+static void test_endpoint(void)
+{
+    struct state s, back;
+    struct cr_err err;
+    state_init(&s);
+    struct state_answer a = answer(CR_ERR_UNREACHABLE, 0, "");
+    snprintf(a.endpoint, sizeof a.endpoint, "%s", URL_A);
+    ok(state_record(&s, &a, ID_A, NOW, 0), "a failure at A starts a cooldown");
+    is_str(s.endpoint, URL_A, "recorded for A");
+    is_int(state_check(&s, ID_A, URL_A, NOW), STATE_WAIT_FAIL, "it holds back requests to A");
+    is_int(state_check(&s, ID_A, URL_B, NOW), STATE_GO, "but not to B (the fixed --token-url)");
+    ok(state_cooling(&s, NOW) && !state_cooling(&s, NOW + STATE_FAIL_COOLDOWN_MS), "state_cooling sees it, then not");
+
+    char *text = state_format(&s);
+    ok(strstr(text, "\"endpoint\": \"" URL_A "\"") != NULL, "the file records the endpoint");
+    ok(state_parse(&back, text, strlen(text), &err) == CR_OK && strcmp(back.endpoint, URL_A) == 0,
+       "and reads it back");
+    free(text);
+
+    const char *old = "{\"cooldown\":{\"kind\":\"rate_limited\",\"reason\":\"429\",\"until\":\"2025-11-24T16:01:01Z\"}}";
+    ok(state_parse(&back, old, strlen(old), &err) == CR_OK && back.endpoint[0] == '\0', "an old file has no endpoint");
+    int64_t t = back.until_ms - 1000;
+    ok(state_check(&back, ID_A, URL_A, t) == STATE_WAIT_RATE && state_check(&back, ID_A, URL_B, t) == STATE_WAIT_RATE,
+       "and its cooldown holds back every endpoint");
+    const char *junk = "{\"cooldown\":{\"kind\":\"failing\",\"until\":\"2025-11-24T16:01:01Z\",\"endpoint\":\"a b\"}}";
+    ok(state_parse(&back, junk, strlen(junk), &err) == CR_OK && back.endpoint[0] == '\0',
+       "an endpoint that is no URL is read as every endpoint");
+
+    /* A 429 at B replaces A's cooldown, and does not double A's backoff. */
+    s.kind = STATE_COOL_RATE;
+    s.step = 4;
+    a = answer(CR_ERR_RATE_LIMITED, 429, "");
+    snprintf(a.endpoint, sizeof a.endpoint, "%s", URL_B);
+    state_record(&s, &a, ID_A, NOW, 0);
+    ok(strcmp(s.endpoint, URL_B) == 0 && s.step == 0, "a 429 at B starts B's own backoff");
+    /* A URL too long to hold, read from a file, holds back every endpoint. */
+    char *longurl = xmalloc(2 * STATE_ENDPOINT_MAX);
+    memset(longurl, 'x', 2 * STATE_ENDPOINT_MAX - 1);
+    longurl[2 * STATE_ENDPOINT_MAX - 1] = '\0';
+    char *big = xasprintf("{\"cooldown\":{\"kind\":\"failing\",\"until\":\"2025-11-24T16:01:01Z\",\"endpoint\":\"%s\"}}",
+                          longurl);
+    ok(state_parse(&back, big, strlen(big), &err) == CR_OK && back.endpoint[0] == '\0' &&
+           state_check(&back, ID_A, URL_A, back.until_ms - 1) == STATE_WAIT_FAIL,
+       "an endpoint too long to hold is read as every endpoint");
+    free(big);
+    free(longurl);
+}
+
 static void test_file(void)
 {
     char dir[] = "/tmp/credrun-state-t.XXXXXX";
@@ -280,6 +331,7 @@ int main(void)
     test_check();
     test_record();
     test_format();
+    test_endpoint();
     test_file();
     return tap_done();
 }

@@ -63,6 +63,8 @@ complete -c credrun $n -l expiry-unit -x -a 's ms iso8601 jwt' -d 'unit of the e
 complete -c credrun $n -l request -x -a 'json form json:' -d 'token request body'
 complete -c credrun $n -l supervise -d 'stay as COMMAND\'s parent and keep the file fresh'
 complete -c credrun $n -l no-kill-on-exit -d 'COMMAND is not sent SIGTERM when credrun dies'
+complete -c credrun $n -l status -d 'report how the login stands; no request, no lock'
+complete -c credrun $n -l json -d 'with --status: one JSON document'
 complete -c credrun $n -s v -l verbose -d 'say what is done'
 complete -c credrun $n -s q -l quiet -d 'print errors only'
 complete -c credrun $n -s h -l help -d 'show the help and exit'
