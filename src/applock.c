@@ -179,12 +179,15 @@ static void speak_ofd(void *arg)
     log_warn("waiting for the application's lock %s, held by %s", o->path, who[0] ? who : "another process");
 }
 
-/* Take an fcntl lock on the file at path (Java's FileChannel.lock()). */
-static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
-                                 struct cr_err *err)
+/* Open (creating it like credrun's own lock file) the lock file an fcntl
+ * or flock lock takes; need_write for fcntl's write lock. Returns CR_OK with
+ * *fd set, CR_OK with *skipped set for an optional lock that cannot be
+ * opened there, or CR_ERR_CANT_WRITE. */
+static enum cr_status open_lock_file(const struct applock_spec *sp, bool need_write, int *fd, bool *skipped,
+                                     struct cr_err *err)
 {
-    int f = fileown_open_lock(sp->path, NULL, true, false);
-    if (f < 0) {
+    *fd = fileown_open_lock(sp->path, NULL, need_write, false);
+    if (*fd < 0) {
         int errnum = errno;
         if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
             *skipped = true;
@@ -193,6 +196,17 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
         return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open the application's lock %s: %s", sp->path, strerror(errnum));
     }
     log_info("taking the application's lock %s", sp->path);
+    return CR_OK;
+}
+
+/* Take an fcntl lock on the file at path (Java's FileChannel.lock()). */
+static enum cr_status take_fcntl(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
+                                 struct cr_err *err)
+{
+    int f;
+    enum cr_status ost = open_lock_file(sp, true, &f, skipped, err);
+    if (ost != CR_OK || *skipped)
+        return ost;
     struct ofd_wait ow = {sp->path, f};
     enum cr_status st = lock_wait_speaking(w, try_ofd, &f, speak_ofd, &ow);
     if (st != CR_OK) {
@@ -218,16 +232,10 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
 static enum cr_status take_flock(const struct applock_spec *sp, const struct lock_wait *w, int *fd, bool *skipped,
                                  struct cr_err *err)
 {
-    int f = fileown_open_lock(sp->path, NULL, false, false);
-    if (f < 0) {
-        int errnum = errno;
-        if (sp->optional && (errnum == EROFS || errnum == EACCES || errnum == EPERM)) {
-            *skipped = true;
-            return CR_OK;
-        }
-        return cr_fail(err, CR_ERR_CANT_WRITE, "cannot open the application's lock %s: %s", sp->path, strerror(errnum));
-    }
-    log_info("taking the application's lock %s", sp->path);
+    int f;
+    enum cr_status ost = open_lock_file(sp, false, &f, skipped, err);
+    if (ost != CR_OK || *skipped)
+        return ost;
     enum cr_status st = CR_OK;
     int64_t start = mono_ms();
     bool spoke = false;
