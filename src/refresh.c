@@ -4,6 +4,7 @@
  * token, store what came back. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,13 @@ static enum cr_status admit(const struct run_config *rc, const struct state *ss,
     return st;
 }
 
+/* No login at all: say so, with how this profile's application logs in. */
+static enum cr_status no_login(const struct run_config *rc, struct cr_err *err)
+{
+    return cr_fail(err, CR_ERR_CREDS_MISSING, "credentials file %s does not exist: log in first (%s), or pass --credentials",
+                   rc->credentials, rc->login_hint);
+}
+
 /* Read and parse the credentials file (under the lock) into c and its
  * status into sb. With f, f gets the access token; err says why on failure. */
 static enum cr_status load_creds(const struct run_config *rc, struct creds *c, struct stat *sb, struct fresh *f,
@@ -220,6 +228,8 @@ static enum cr_status load_creds(const struct run_config *rc, struct creds *c, s
     char *buf = NULL;
     size_t len = 0;
     enum cr_status st = exactonce_read(rc->credentials, rc->lock_file, &buf, &len, sb, err);
+    if (st == CR_ERR_CREDS_MISSING && access(rc->credentials, F_OK) != 0 && errno == ENOENT)
+        return no_login(rc, err);
     if (st == CR_OK)
         st = fileown_check_creds(rc->credentials, sb, err); /* anyone could have written it: refuse */
     if (st == CR_OK) {
@@ -361,10 +371,7 @@ enum cr_status refresh_ensure(const struct run_config *rc, struct fresh *f, stru
     fresh_init(rc, f, &w, err);
     enum cr_status st = lock_open(rc->lock_file, rc->credentials, rc->lock_inherited, &f->lock_fd, err);
     if (st != CR_OK && access(rc->credentials, F_OK) != 0)
-        /* No login at all (its directory is missing too): say that. */
-        return cr_fail(err, CR_ERR_CREDS_MISSING,
-                       "credentials file %s does not exist: log in first (%s), or pass --credentials", rc->credentials,
-                       rc->login_hint);
+        return no_login(rc, err); /* its directory is missing too */
     if (st != CR_OK)
         return st;
     st = lock_take_named(f->lock_fd, rc->lock_file, &w);

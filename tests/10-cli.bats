@@ -77,10 +77,13 @@ setup() {
     assert_output "--force"
 }
 
-@test "a missing credentials file exits 66 and says to log in" {
+@test "a missing credentials file in an existing directory exits 66 and says how this profile logs in, in a run and in --status" {
     run "$CREDRUN" --credentials "$BATS_TEST_TMPDIR/nope.json" true
     assert_failure 66
-    assert_output --partial "does not exist: log in first"
+    assert_output --partial "does not exist: log in first (claude /login)"
+    run "$CREDRUN" -p codex --credentials "$BATS_TEST_TMPDIR/nope.json" --status
+    assert_failure 66
+    assert_output --partial "does not exist: log in first (codex login)"
 }
 
 @test "a machine with no login at all (no ~/.claude) exits 66 and says to log in" {
