@@ -98,3 +98,9 @@ skip_unless_enabled() {
     local var="CREDRUN_SKIP_$1"
     if [ "${!var:-0}" = 1 ]; then skip "$var=1: ${2:-skipped on request}"; fi
 }
+
+# strace, with LeakSanitizer off for what it traces: under ptrace LSan
+# cannot run and fails the traced credrun (ASan builds in CI).
+strace() {
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" command strace "$@"
+}
