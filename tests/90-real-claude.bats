@@ -66,8 +66,23 @@ lines = open(sys.argv[1]).read().splitlines()
 def t(l):
     h, m, s = l.split()[1].split(":")
     return (int(h) * 60 + int(m)) * 60 + float(s)
-held, takes, waits, bad, out = None, 0, 0, [], []
+# strace -f splits a call another thread interrupts into "<unfinished ...>"
+# and "<... NAME resumed>" lines: join them, timed at completion.
+pending, joined = {}, []
 for l in lines:
+    f = l.split(None, 2)
+    if len(f) < 3:
+        continue
+    pid, ts, rest = f
+    if rest.endswith("<unfinished ...>"):
+        pending[pid] = rest[: -len("<unfinished ...>")].rstrip()
+        continue
+    m = re.match(r"<\.\.\. \w+ resumed>(.*)", rest)
+    if m and pid in pending:
+        rest = pending.pop(pid) + m.group(1)
+    joined.append("%s %s %s" % (pid, ts, rest))
+held, takes, waits, bad, out = None, 0, 0, [], []
+for l in joined:
     if re.search(r"mkdir\w*\(.*\.oauth_refresh\.lock\"", l):
         if re.search(r"= 0$", l):
             if held is not None:
@@ -75,7 +90,7 @@ for l in lines:
             held, takes = t(l), takes + 1
         elif "EEXIST" in l:
             waits += 1
-    elif re.search(r"rmdir\(.*\.oauth_refresh\.lock\"", l) and l.endswith("= 0"):
+    elif re.search(r"(rmdir|unlinkat)\(.*\.oauth_refresh\.lock\"", l) and l.endswith("= 0"):
         out.append((held, t(l)))
         held = None
     elif "connect(" in l and "htons(1)" in l and held is not None and len(out) == 0 and "req" not in globals():
@@ -93,7 +108,7 @@ else:
 @test "the real claude refreshes by itself inside its 5-minute window only under .oauth_refresh.lock: mkdir before its request, rmdir after" {
     claude_own_refresh_setup
     # 200 s left and no token in the environment: claude refreshes by itself
-    strace -f -tt -e trace=mkdir,mkdirat,rmdir,connect -o "$TRACE" "$CLAUDE" -p "say hi" > /dev/null 2>&1 || true
+    strace -f -tt -e trace=mkdir,mkdirat,rmdir,unlinkat,connect -o "$TRACE" "$CLAUDE" -p "say hi" > /dev/null 2>&1 || true
     run python3 -c "$LOCK_TIMELINE" "$TRACE" one
     echo "$output"
     assert_success
@@ -106,7 +121,7 @@ else:
     for i in 1 2 3; do
         (
             while [ ! -e "$BATS_TEST_TMPDIR/go" ]; do sleep 0.01; done
-            exec strace -f -tt -e trace=mkdir,mkdirat,rmdir,connect -o "$TRACE.$i" "$CLAUDE" -p "say hi"
+            exec strace -f -tt -e trace=mkdir,mkdirat,rmdir,unlinkat,connect -o "$TRACE.$i" "$CLAUDE" -p "say hi"
         ) > /dev/null 2>&1 3>&- &
         pids+=($!)
     done
