@@ -269,32 +269,41 @@ cr1() { "$CREDRUN" --credentials "$C1" --token-url "$TOKEN_URL" "$@"; }
 cr2() { "$CREDRUN" --credentials "$C2" --token-url "$TOKEN_URL" "$@"; }
 
 @test "the race split across both mounts, with family revocation: no invalid_grant, every command gets a live token" {
-    local i j loops=6 runs=5 f
-    mockctl config revoke_family_on_reuse=true expires_in=3
-    two_views --expires-in 3
-    # six loops, three on each mount, released together
+    local i j loops=6 runs=5 f force pids=()
+    # As in 30-lock's race: tokens last an hour and a run refreshes one older
+    # than 10 s (-m 3590), so no lifetime is one a slow start could outlive,
+    # and each worker's first run forces a refresh: the family rotates at
+    # least once per worker while reads on the other mount still lag.
+    mockctl config revoke_family_on_reuse=true expires_in=3600
+    two_views --expires-in 3600
+    # six loops, three on each mount, released together by a file (a FIFO
+    # would strand a loop that opens it after the writer closed it)
     for ((i = 0; i < loops; i++)); do
         f=$C1
         if ((i % 2)); then f=$C2; fi
         (
-            read -r _ <"$GATE"
+            until [ -e "$BATS_TEST_TMPDIR/go" ]; do sleep 0.01; done
             for ((j = 0; j < runs; j++)); do
                 rc=0
+                force=
+                if ((j == 0)); then force=--force; fi
                 timeout 120 "$CREDRUN" --credentials "$f" --token-url "$TOKEN_URL" -q --lock-scope refresh \
-                    --min-validity 2 -- "$MOCKCTL" check-env CLAUDE_CODE_OAUTH_TOKEN \
+                    -m 3590 $force -- "$MOCKCTL" check-env CLAUDE_CODE_OAUTH_TOKEN \
                     >>"$BATS_TEST_TMPDIR/out.$i" 2>>"$BATS_TEST_TMPDIR/err.$i" || rc=$?
                 echo "$rc" >>"$BATS_TEST_TMPDIR/rc.$i"
             done
         ) 3>&- &
+        pids+=($!)
     done
     t0=$EPOCHREALTIME
-    for ((i = 0; i < loops; i++)); do echo go; done >"$GATE"
-    wait
+    touch "$BATS_TEST_TMPDIR/go"
+    for i in "${pids[@]}"; do wait "$i"; done
     echo "# race: $((loops * runs)) commands in $(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 )) ms, $(mockctl stats grants) refreshes, $(mockctl stats token_requests) requests" >&3
     [ "$(mockctl stats invalid_grant)" = 0 ] || fail "invalid_grant: $(mockctl stats last_invalid_grant_reason); $(cat "$BATS_TEST_TMPDIR"/err.*)"
     [ "$(cat "$BATS_TEST_TMPDIR"/rc.* | sort -u)" = 0 ] || fail "exit statuses: $(cat "$BATS_TEST_TMPDIR"/rc.* | sort | uniq -c); $(cat "$BATS_TEST_TMPDIR"/err.*)"
     [ "$(cat "$BATS_TEST_TMPDIR"/out.* | sort | uniq -c | awk '{print $2 " " $1}')" = "live $((loops * runs))" ] ||
         fail "commands' tokens: $(cat "$BATS_TEST_TMPDIR"/out.* | sort | uniq -c)"
+    (($(mockctl stats grants) >= loops)) || fail "only $(mockctl stats grants) refreshes for $loops forced runs"
     [ "$(mockctl stats grants)" = "$(mockctl stats token_requests)" ]
     run mockctl check-rt "$C1"
     assert_output live
