@@ -81,8 +81,9 @@ _gl_wait_mounts() {
 }
 
 # Mount the volume at $1 as one more client; its log beside the brick.
+# glusterfs returns once the mount is up (its daemon stays): bound that wait.
 _gl_mount() {
-    glusterfs --volfile-server=localhost --volfile-id="$GLUSTER_VOL" --log-file="$GLUSTER_DIR/$(basename "$1").log" "$1" \
+    timeout 60 glusterfs --volfile-server=localhost --volfile-id="$GLUSTER_VOL" --log-file="$GLUSTER_DIR/$(basename "$1").log" "$1" \
         </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 }
 

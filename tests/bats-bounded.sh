@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make check's runner for one bats file: bats --tap FILE, with a bound on
+# each test and on the whole file, so that a test that hangs fails and says
+# where instead of stalling the suite (and CI) forever.
+#
+#   BATS_TEST_TIMEOUT           seconds one test may take (default 600)
+#   CREDRUN_TEST_FILE_TIMEOUT   seconds the whole file may take (default 1500)
+#
+# When the file's bound passes, it prints, as TAP comments, the processes
+# still running under bats with what each is blocked in (wchan), the locks
+# held (/proc/locks), then "Bail out!" (the driver counts an ERROR), and
+# ends bats' process group: TERM, then KILL 20 s later.
+set -u
+export BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-600}"
+limit="${CREDRUN_TEST_FILE_TIMEOUT:-1500}"
+
+# What is still running under process group $1, one "# " line each.
+diagnose() {
+    local pid
+    echo "# processes of bats' group $1 still running (pid ppid state wchan command):"
+    for pid in $(ps -e -o pid= -o pgid= | awk -v g="$1" '$2 == g { print $1 }'); do
+        [ -r "/proc/$pid/stat" ] || continue
+        printf '#   %s %s %s %s %s\n' "$pid" "$(ps -o ppid= -p "$pid" | tr -d ' ')" \
+            "$(ps -o stat= -p "$pid" | tr -d ' ')" "$(cat "/proc/$pid/wchan" 2>/dev/null)" \
+            "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)"
+    done
+    echo "# /proc/locks:"
+    sed 's/^/#   /' /proc/locks 2>/dev/null
+}
+
+set -m # bats in a process group of its own, for the watchdog to end
+"${BATS:-bats}" --tap --timing "$@" &
+bats_pid=$!
+set +m
+# make's interrupt reaches this script, not bats' own group: pass it on
+trap 'kill -TERM -- "-$bats_pid" 2>/dev/null' INT TERM HUP
+
+(
+    sleep "$limit" </dev/null >/dev/null 2>&1 &
+    sleeper=$!
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    wait "$sleeper"
+    diagnose "$bats_pid"
+    echo "Bail out! $* did not finish within $limit s (CREDRUN_TEST_FILE_TIMEOUT); see the processes above"
+    kill -TERM -- "-$bats_pid" 2>/dev/null
+    sleep 20 </dev/null >/dev/null 2>&1
+    kill -KILL -- "-$bats_pid" 2>/dev/null
+) &
+watchdog=$!
+
+rc=0
+wait "$bats_pid" || rc=$?
+# a trapped signal ends wait early: wait again for bats to finish
+while kill -0 "$bats_pid" 2>/dev/null; do wait "$bats_pid" || rc=$?; done
+kill -TERM "$watchdog" 2>/dev/null
+wait "$watchdog" 2>/dev/null
+exit "$rc"
