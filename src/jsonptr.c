@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* RFC 6901 pointers and wiped jansson buffers, shared by the JSON codecs. */
+/* RFC 6901 pointers and wiped jansson buffers, shared by the JSON codecs,
+ * and the documents credrun writes itself (state files, --status --json). */
 #include "config.h"
 
 #include <malloc.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "expiry.h"
 #include "jsonptr.h"
 #include "util.h"
 
@@ -116,4 +118,22 @@ json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word))
         p = e;
     }
     return a;
+}
+
+char *jsonptr_document(json_t *root)
+{
+    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+    json_decref(root);
+    if (!text)
+        abort();
+    char *out = xasprintf("%s\n", text);
+    free(text);
+    return out;
+}
+
+json_t *jsonptr_rfc3339(int64_t ms)
+{
+    char ts[40];
+    expiry_format_rfc3339(ms, ts, sizeof ts);
+    return json_string(ts);
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -33,5 +34,13 @@ json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word)) __attrib
  * after use), adding a final newline when newline is set. CR_OK, or
  * CR_ERR_INTERNAL with err filled. */
 enum cr_status jsonptr_dump(json_t *root, size_t flags, bool newline, char **out, size_t *outlen, struct cr_err *err) __attribute__((__nonnull__(1, 4, 5, 6)));
+
+/* root, which this consumes, as JSON indented by 2 in key order with a final
+ * newline: a newly allocated string (a report or a state file, no secret).
+ * Aborts when jansson cannot serialize (out of memory). */
+char *jsonptr_document(json_t *root) __attribute__((__nonnull__, __returns_nonnull__));
+
+/* A new JSON string holding the instant ms (Unix milliseconds) as RFC 3339 UTC. */
+json_t *jsonptr_rfc3339(int64_t ms);
 
 #endif

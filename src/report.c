@@ -11,6 +11,7 @@
 
 #include "creds.h"
 #include "expiry.h"
+#include "jsonptr.h"
 #include "log.h"
 #include "proclocks.h"
 #include "refresh.h"
@@ -141,14 +142,6 @@ int report_exit(const struct report *r)
     return r->cooldown_blocks && r->refresh_present ? REPORT_EXIT_BLOCKED : REPORT_EXIT_DUE;
 }
 
-/* A JSON string of ms as RFC 3339 UTC. */
-static json_t *json_time(int64_t ms)
-{
-    char ts[40];
-    expiry_format_rfc3339(ms, ts, sizeof ts);
-    return json_string(ts);
-}
-
 /* A JSON string, or null for NULL or "". */
 static json_t *json_text(const char *s)
 {
@@ -182,7 +175,7 @@ char *report_json(const struct report *r)
     json_object_set_new(root, "app_locks", apps);
     json_t *access = json_object();
     bool known = r->access_present && r->expires_ms != EXPIRY_UNKNOWN;
-    json_object_set_new(access, "expires_at", known ? json_time(r->expires_ms) : json_null());
+    json_object_set_new(access, "expires_at", known ? jsonptr_rfc3339(r->expires_ms) : json_null());
     json_object_set_new(access, "expires_in_s", known ? json_integer(seconds_to(r->expires_ms, r->now_ms)) : json_null());
     json_object_set_new(root, "access", access);
     json_object_set_new(root, "refresh_token_present", json_boolean(r->refresh_present));
@@ -192,22 +185,16 @@ char *report_json(const struct report *r)
         cool = json_object();
         json_object_set_new(cool, "reason", json_text(r->reason));
         json_object_set_new(cool, "endpoint", json_text(r->endpoint));
-        json_object_set_new(cool, "until", json_time(r->until_ms));
+        json_object_set_new(cool, "until", jsonptr_rfc3339(r->until_ms));
     }
     json_object_set_new(root, "cooldown", cool);
     json_t *q = json_null();
     if (r->quarantined) {
         q = json_object();
-        json_object_set_new(q, "since", json_time(r->quarantine_since_ms));
+        json_object_set_new(q, "since", jsonptr_rfc3339(r->quarantine_since_ms));
     }
     json_object_set_new(root, "quarantine", q);
-    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-    json_decref(root);
-    if (!text)
-        abort();
-    char *out = xasprintf("%s\n", text);
-    free(text);
-    return out;
+    return jsonptr_document(root);
 }
 
 /* A span of seconds for a person: "58 s", "12 min", "3 h 5 min", "4 d". */

@@ -15,6 +15,7 @@
 
 #include "atomicfile.h"
 #include "expiry.h"
+#include "jsonptr.h"
 #include "fileown.h"
 #include "log.h"
 #include "state.h"
@@ -143,14 +144,6 @@ out:
     return st;
 }
 
-/* A new JSON string with ms as RFC 3339 UTC. */
-static json_t *json_time(int64_t ms)
-{
-    char ts[40];
-    expiry_format_rfc3339(ms, ts, sizeof ts);
-    return json_string(ts);
-}
-
 char *state_format(const struct state *s)
 {
     json_t *root = json_object();
@@ -158,7 +151,7 @@ char *state_format(const struct state *s)
         json_t *c = json_object();
         json_object_set_new(c, "kind", json_string(s->kind == STATE_COOL_RATE ? "rate_limited" : "failing"));
         json_object_set_new(c, "reason", json_string(s->reason));
-        json_object_set_new(c, "until", json_time(s->until_ms));
+        json_object_set_new(c, "until", jsonptr_rfc3339(s->until_ms));
         json_object_set_new(c, "backoff_step", json_integer(s->step));
         if (s->endpoint[0])
             json_object_set_new(c, "endpoint", json_string(s->endpoint));
@@ -168,16 +161,10 @@ char *state_format(const struct state *s)
         json_t *q = json_object();
         json_object_set_new(q, "refresh_token_sha256", json_string(s->dead));
         json_object_set_new(q, "error", json_string(s->dead_error));
-        json_object_set_new(q, "since", json_time(s->dead_since_ms));
+        json_object_set_new(q, "since", jsonptr_rfc3339(s->dead_since_ms));
         json_object_set_new(root, "quarantine", q);
     }
-    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-    json_decref(root);
-    if (!text)
-        abort();
-    char *out = xasprintf("%s\n", text);
-    free(text);
-    return out;
+    return jsonptr_document(root);
 }
 
 enum cr_status state_load(struct state *s, const char *path, const struct stat *creds, struct cr_err *err)
