@@ -238,25 +238,5 @@ done:
     free(out);
 }
 
-#ifdef FUZZ_FIELDS_FROM_INPUT
-/* transit_pointers: the fields from the input, with -p eca (fuzz_fields.h). */
-#include "fuzz_fields.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    struct fuzz_fields ff;
-    if (fuzz_fields_from_input(data, size, "eca", &ff)) {
-        FUZZ_CHECK(ff.rc.format == &creds_format_transit, "-p eca resolved to another codec");
-        check_one(ff.rc.fields, ff.doc, ff.doclen);
-    }
-    fuzz_fields_free(&ff);
-    return 0;
-}
-#else
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    for (size_t i = 0; i < sizeof fieldsets / sizeof *fieldsets; i++)
-        check_one(&fieldsets[i], (const char *)data, size);
-    return 0;
-}
-#endif
+#include "fuzz_entry.h"
+FUZZ_ROUNDTRIP_ENTRY("eca", creds_format_transit)
