@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make check's runner for one bats file: bats --tap FILE, with a bound on
-# each test and on the whole file, so that a test that hangs fails and says
-# where instead of stalling the suite (and CI) forever.
+# make check's runner for one bats file: bats --tap --timing FILE, with a
+# bound on the whole file, so that a test that hangs fails and says where
+# instead of stalling the suite (and CI) forever.
 #
-#   BATS_TEST_TIMEOUT           seconds one test may take (default 600)
 #   CREDRUN_TEST_FILE_TIMEOUT   seconds the whole file may take (default 1500)
+#
+# Not bats' own BATS_TEST_TIMEOUT: in bats 1.8 its countdown leaves a sleep
+# behind that holds the TAP stream open, so every file then waits for it.
 #
 # When the file's bound passes, it prints, as TAP comments, the processes
 # still running under bats with what each is blocked in (wchan), the locks
 # held (/proc/locks), then "Bail out!" (the driver counts an ERROR), and
 # ends bats' process group: TERM, then KILL 20 s later.
 set -u
-export BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-600}"
 limit="${CREDRUN_TEST_FILE_TIMEOUT:-1500}"
 
 # What is still running under process group $1, one "# " line each.
