@@ -80,6 +80,29 @@ nothing_left() {
     [ ! -e "$LEGACY" ] || fail "$LEGACY was left behind"
 }
 
+# Send SIG to credrun ARGS... (credrun itself, not a subshell) while the mock
+# holds its refresh: it must die of SIG, with the new tokens stored and
+# nothing left behind. killed_mid_refresh SIG ARGS...
+killed_mid_refresh() {
+    local sig=$1 old_rt pid rc=0
+    shift
+    set_expiry_in -5
+    old_rt=$(rt_of "$CREDS")
+    mockctl config hold=true
+    "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@" 3>&- &
+    pid=$!
+    mockctl wait held 1
+    [ -d "$LOCKDIR" ] || fail "SIG$sig: no Claude lock directory during the refresh"
+    kill -s "$sig" "$pid"
+    mockctl release
+    wait "$pid" || rc=$?
+    [ "$rc" = $((128 + $(kill -l "$sig"))) ] || fail "SIG$sig: status $rc"
+    [ "$(rt_of "$CREDS")" != "$old_rt" ] || fail "SIG$sig: the new token was lost"
+    run mockctl check-rt "$CREDS"
+    assert_output live
+    nothing_left
+}
+
 # --- 1. SIGPIPE --------------------------------------------------------------
 
 @test "a stderr whose reader is gone after the spend neither kills credrun nor loses the new token" {
@@ -125,22 +148,7 @@ nothing_left() {
 @test "USR1, USR2, ALRM and TERM mid-refresh: tokens stored and Claude's lock directories removed, then death by the signal" {
     # (QUIT too: see the core dump test; a background job here ignores it)
     for sig in USR1 USR2 ALRM TERM; do
-        set_expiry_in -5
-        old_rt=$(rt_of "$CREDS")
-        mockctl config hold=true
-        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" --refresh 3>&- &
-        pid=$! # credrun itself
-        mockctl wait held 1
-        [ -d "$LOCKDIR" ]
-        kill -s "$sig" "$pid"
-        mockctl release
-        rc=0
-        wait "$pid" || rc=$?
-        [ "$rc" = $((128 + $(kill -l "$sig"))) ] || fail "SIG$sig: status $rc"
-        [ "$(rt_of "$CREDS")" != "$old_rt" ] || fail "SIG$sig: the new token was lost"
-        run mockctl check-rt "$CREDS"
-        assert_output live
-        nothing_left
+        killed_mid_refresh "$sig" --refresh
     done
     # and the next run finds nothing to wait for
     set_expiry_in -5
@@ -151,26 +159,8 @@ nothing_left() {
 @test "supervise mode: a signal mid-refresh also waits until the tokens are stored and the lock directories removed" {
     # the sidecar dies of SIGUSR1, the supervising parent of SIGALRM: neither
     # forwards them
-    for mode in "USR1" "ALRM sleep 600"; do
-        sig=${mode%% *}
-        cmd=()
-        [ "$mode" = "$sig" ] || cmd=(-- ${mode#* })
-        set_expiry_in -5
-        old_rt=$(rt_of "$CREDS")
-        mockctl config hold=true
-        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" --supervise "${cmd[@]}" 3>&- &
-        pid=$!
-        mockctl wait held 1
-        kill -s "$sig" "$pid"
-        mockctl release
-        rc=0
-        wait "$pid" || rc=$?
-        [ "$rc" = $((128 + $(kill -l "$sig"))) ] || fail "SIG$sig: status $rc"
-        [ "$(rt_of "$CREDS")" != "$old_rt" ] || fail "SIG$sig: the new token was lost"
-        run mockctl check-rt "$CREDS"
-        assert_output live
-        nothing_left
-    done
+    killed_mid_refresh USR1 --supervise
+    killed_mid_refresh ALRM --supervise -- sleep 600
 }
 
 # --- 3. Each application's own stale rule, on the filesystem's clock -----------
