@@ -71,8 +71,6 @@ teardown() {
     rm -rf "$LEGACY" 2>/dev/null || true
 }
 
-rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
-
 # Nothing a refresh leaves behind: temp files, lock directories.
 nothing_left() {
     run sh -c 'ls -A "$1" | grep -e credrun-tmp -e credrun-clock -e "^\.oauth_refresh\.lock" -e "^\.storage-write\.lock"' sh "$CREDS_DIR"

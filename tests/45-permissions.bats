@@ -43,15 +43,6 @@ user_login() {
     export CREDS_DIR CREDS
 }
 
-# credrun with file system calls failing (tests/faultinject.c): fi_cr OPS ERRNO GLOB TIMES ARGS...
-fi_cr() {
-    local ops=$1 err=$2 glob=$3 times=$4
-    shift 4
-    [ -f "$FAULTINJECT" ] || fail "$FAULTINJECT is missing: build it with make check"
-    env FI_OPS="$ops" FI_ERRNO="$err" FI_PATH="$glob" FI_TIMES="$times" LD_PRELOAD="$FAULTINJECT" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
-}
 
 owner_of() { stat -c %U:%G "$1"; }
 

@@ -15,8 +15,6 @@ TEARDOWN_SIGNAL=KILL
 # and a request the mock holds is let go
 teardown_test() { mockctl release >/dev/null 2>&1 || true; }
 
-rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
-
 # Seconds from now until the state file's cooldown ends.
 cooldown_left() {
     python3 - "$STATE" <<'PY'
@@ -61,17 +59,6 @@ o.update(accessToken=r["access_token"], refreshToken=r["refresh_token"],
          expiresAt=int((time.time() + r["expires_in"]) * 1000))
 print(json.dumps(d))
 PY
-}
-
-# Run credrun with file system calls failing (tests/faultinject.c):
-# fi_cr OPS ERRNO GLOB TIMES ARGS...
-fi_cr() {
-    local ops=$1 err=$2 glob=$3 times=$4
-    shift 4
-    [ -f "$FAULTINJECT" ] || fail "$FAULTINJECT is missing: build it with make check"
-    env FI_OPS="$ops" FI_ERRNO="$err" FI_PATH="$glob" FI_TIMES="$times" LD_PRELOAD="$FAULTINJECT" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
 }
 
 no_temp_files() {

@@ -20,7 +20,6 @@ TEARDOWN_SIGNAL=KILL
 # and a request the mock holds is let go
 teardown_test() { mockctl release >/dev/null 2>&1 || true; }
 
-rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
 # The marker name of the refresh token now in file $1 (default $CREDS).
 marker_of() { printf %s "$(rt_of "${1:-$CREDS}")" | sha256sum | cut -d' ' -f1; }
 # Make a marker for the token in $CREDS, as another client's credrun does.

@@ -46,6 +46,20 @@ json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$1" "$2"
 }
 
+# The Claude refresh token in credentials file $1.
+rt_of() { json_get "$1" "['claudeAiOauth']['refreshToken']"; }
+
+# credrun on $CREDS and the mock with file system calls failing
+# (tests/faultinject.c): fi_cr OPS ERRNO GLOB TIMES ARGS...
+fi_cr() {
+    local ops=$1 err=$2 glob=$3 times=$4 so=${FAULTINJECT:-$TESTS_DIR/faultinject.so}
+    shift 4
+    [ -f "$so" ] || fail "$so is missing: build it with make check"
+    env FI_OPS="$ops" FI_ERRNO="$err" FI_PATH="$glob" FI_TIMES="$times" LD_PRELOAD="$so" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
+}
+
 # Run credrun against the mock with the test's credentials file.
 cr() {
     "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
