@@ -319,18 +319,19 @@ enum cr_status creds_check_store(const struct creds *c, struct cr_err *err)
     struct cr_err berr;
     st = creds_load(&back, c->format, f, out, len, &berr);
     secret_free_n(out, len);
+    if (st != CR_OK) /* berr speaks of the stand-ins, never of the file's tokens */
+        return cr_fail(err, CR_ERR_CANNOT_PLACE,
+                       "the new tokens would not read back from %s after a refresh (%s): fix the pointers or the file",
+                       f->access, berr.msg);
     const char *lost = NULL;
-    if (st != CR_OK)
-        lost = f->access;
-    else if (!reads_back(&back, f->access, t.access))
+    if (!reads_back(&back, f->access, t.access))
         lost = f->access;
     else if (!reads_back(&back, f->refresh, t.refresh))
         lost = f->refresh;
     else if (f->expiry && f->unit != EXPIRY_UNIT_JWT && back.t.expires_ms != t.expires_ms &&
              back.t.expires_ms / 1000 != t.expires_ms / 1000)
         lost = f->expiry;
-    if (st == CR_OK)
-        creds_free(&back);
+    creds_free(&back);
     if (lost)
         return cr_fail(err, CR_ERR_CANNOT_PLACE,
                        "the new tokens would not read back from %s after a refresh: fix the pointer or the file",
