@@ -155,14 +155,8 @@ static void resolved_equal_runtime(void)
 int main(void)
 {
     char tmp[] = "/tmp/profile-t.XXXXXX";
-    if (!mkdtemp(tmp))
+    if (tap_scratch_home(tmp) != 0)
         return 1;
-    setenv("HOME", tmp, 1);
-    setenv("XDG_CONFIG_HOME", tmp, 1); /* no credrun/profiles.conf there */
-    unsetenv("CLAUDE_CONFIG_DIR");
-    unsetenv("CLAUDE_SECURESTORAGE_CONFIG_DIR");
-    unsetenv("CODEX_HOME");
-    unsetenv("XDG_CACHE_HOME");
 
     resolved_equal_runtime();
 

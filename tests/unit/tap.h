@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -63,6 +64,23 @@ static int tap_done(void)
 {
     printf("1..%d\n", tap_n);
     return tap_failed ? 1 : 0;
+}
+
+/* Make tmpl (a mkdtemp(3) pattern, changed in place) the HOME and the
+ * XDG_CONFIG_HOME, and unset every variable a built-in profile reads a path
+ * from, so that no user's files or profiles.conf are read. Returns 0, or
+ * -1 when the directory cannot be made. */
+__attribute__((__unused__)) static int tap_scratch_home(char *tmpl)
+{
+    if (!mkdtemp(tmpl))
+        return -1;
+    setenv("HOME", tmpl, 1);
+    setenv("XDG_CONFIG_HOME", tmpl, 1); /* no credrun/profiles.conf there */
+    unsetenv("CLAUDE_CONFIG_DIR");
+    unsetenv("CLAUDE_SECURESTORAGE_CONFIG_DIR");
+    unsetenv("CODEX_HOME");
+    unsetenv("XDG_CACHE_HOME");
+    return 0;
 }
 
 #endif
