@@ -208,7 +208,7 @@ static enum cr_status take_fcntl(const struct applock_spec *sp, const struct loc
     if (ost != CR_OK || *skipped)
         return ost;
     struct ofd_wait ow = {sp->path, f};
-    enum cr_status st = lock_wait_speaking(w, try_ofd, &f, speak_ofd, &ow);
+    enum cr_status st = lock_wait_speaking(w, try_ofd, &f, sp->path, speak_ofd, &ow);
     if (st != CR_OK) {
         if (st == CR_ERR_LOCK_BUSY) {
             char who[200];

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared credential lock: flock(2) on a file beside the credentials. */
+/* The shared credential lock: flock(2) on a file beside the credentials,
+ * and the waits for it and the applications' locks: blocking, with SIGALRM
+ * for the deadline, on a local filesystem; polled on a network one. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "fileown.h"
 #include "lock.h"
 #include "log.h"
+#include "netfs.h"
 
 static volatile sig_atomic_t timed_out, sent_alarm;
 
@@ -81,11 +84,62 @@ double lock_wait_remaining(const struct lock_wait *w)
 
 enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg)
 {
-    return lock_wait_speaking(w, try_lock, arg, NULL, NULL);
+    return lock_wait_speaking(w, try_lock, arg, NULL, NULL, NULL);
+}
+
+/* Sleep ms milliseconds, whatever signal handlers run meanwhile. */
+static void pause_ms(long ms)
+{
+    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+enum cr_status lock_poll(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg,
+                         void (*speak)(void *speak_arg), void *speak_arg)
+{
+    int64_t start = mono_ms();
+    bool to_say = speak != NULL;
+    long next = LOCK_POLL_FIRST_MS;
+    for (;;) {
+        double left = lock_wait_remaining(w);
+        if (left == 0)
+            return CR_ERR_LOCK_BUSY;
+        /* the last pause ends at the deadline, for one more try there */
+        pause_ms(left > 0 && left * 1000 < (double)next ? (long)(left * 1000) + 1 : next);
+        if (try_lock(arg, false) == 0)
+            return CR_OK;
+        if (errno != EWOULDBLOCK && errno != EAGAIN)
+            return CR_ERR_OS;
+        if (to_say && mono_ms() - start >= LOCK_SPEAK_MS) {
+            to_say = false;
+            speak(speak_arg);
+        }
+        if (next < LOCK_POLL_MAX_MS)
+            next = next * 2 < LOCK_POLL_MAX_MS ? next * 2 : LOCK_POLL_MAX_MS;
+    }
+}
+
+/* Must a busy lock on the file at path be polled? On a network filesystem,
+ * or when which one cannot be told: yes. */
+static bool must_poll(const char *path)
+{
+    struct netfs_mount m;
+    struct cr_err err;
+    if (netfs_find_for_file(NETFS_MOUNTINFO, path, &m, &err) != CR_OK) {
+        log_info("%s; polling lock %s instead of blocking in it", err.msg, path);
+        return true;
+    }
+    if (m.kind == NETFS_LOCAL)
+        return false;
+    log_info("lock %s is on %s (%s): polling it, never blocking in it (an interrupted lock request can hang a "
+             "network filesystem's client)",
+             path, m.fstype, m.mount_point);
+    return true;
 }
 
 enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg,
-                                  void (*speak)(void *speak_arg), void *speak_arg)
+                                  const char *path, void (*speak)(void *speak_arg), void *speak_arg)
 {
     /* The cheap case first: the lock is free. */
     if (try_lock(arg, false) == 0)
@@ -95,6 +149,8 @@ enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(voi
     double left = lock_wait_remaining(w);
     if (left == 0)
         return CR_ERR_LOCK_BUSY;
+    if (path && must_poll(path))
+        return lock_poll(w, try_lock, arg, speak, speak_arg);
 
     /* SIGALRM ends a blocking attempt at the deadline, or at LOCK_SPEAK_MS
      * to say what is held; it must get through even while the caller holds
@@ -270,5 +326,5 @@ static void speak_own(void *arg)
 enum cr_status lock_take_named(int fd, const char *path, const struct lock_wait *w)
 {
     struct own_lock l = {fd, path};
-    return lock_wait_speaking(w, try_flock, &fd, speak_own, &l);
+    return lock_wait_speaking(w, try_flock, &fd, path, speak_own, &l);
 }

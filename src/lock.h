@@ -42,9 +42,27 @@ enum cr_status lock_wait_for(const struct lock_wait *w, int (*try_lock)(void *ar
  * is called once (outside any signal handler) to say what is held; speak may
  * be NULL. A SIGALRM another process sends meanwhile is not taken for the
  * deadline: it is raised again when the wait ends (held, if the caller holds
- * signals). */
+ * signals). When path (the locked file; NULL: not known) is on a network
+ * filesystem (netfs.h), or on one that cannot be told, a busy lock is
+ * polled (lock_poll) instead: there a blocked lock request that a signal
+ * interrupts can wedge the client (GlusterFS's FUSE client stops answering
+ * once its threads wait on interrupted locks, and every process using the
+ * mount hangs). The filesystem is looked up only when the lock is busy. */
 enum cr_status lock_wait_speaking(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg,
-                                  void (*speak)(void *speak_arg), void *speak_arg) __attribute__((__nonnull__(1, 2)));
+                                  const char *path, void (*speak)(void *speak_arg), void *speak_arg)
+    __attribute__((__nonnull__(1, 2)));
+
+/* Between the tries of a polled lock: from the first pause to the longest. */
+#define LOCK_POLL_FIRST_MS 10
+#define LOCK_POLL_MAX_MS 100
+
+/* Wait for a busy lock without ever blocking in it: try_lock(arg, false)
+ * after pauses that grow from LOCK_POLL_FIRST_MS to LOCK_POLL_MAX_MS,
+ * until it succeeds or w's deadline passes, speaking as lock_wait_speaking
+ * does. Uses no signal and no timer. Returns CR_OK, CR_ERR_LOCK_BUSY, or
+ * CR_ERR_OS with errno set. */
+enum cr_status lock_poll(const struct lock_wait *w, int (*try_lock)(void *arg, bool block), void *arg,
+                         void (*speak)(void *speak_arg), void *speak_arg) __attribute__((__nonnull__(1, 2)));
 
 /* Who holds a lock on the file open at fd, from /proc/locks (matched by
  * device and inode): "PID N (COMM, running since HH:MM:SS)" put in buf, or

@@ -379,3 +379,27 @@ cr2() { "$CREDRUN" --credentials "$C2" --token-url "$TOKEN_URL" "$@"; }
     refute_output --partial "waiting for another"
     [ "$(mockctl stats token_requests)" = 1 ]
 }
+
+@test "a run waiting on one mount for the lock held on the other polls it: no lock request is interrupted, both clients keep answering" {
+    # GlusterFS's FUSE client stops answering once its threads wait on
+    # interrupted lock requests (glusterfs issue 4371): credrun must never
+    # leave a blocking flock there for SIGALRM to interrupt.
+    two_views --expires-in 3600
+    flock "$C1.credrun.lock" -c "echo held > '$BATS_TEST_TMPDIR/held'; read -r _ < '$GATE'" 3>&- &
+    wait_file "$BATS_TEST_TMPDIR/held" held
+    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" \
+        "$CREDRUN" --credentials "$C2" --token-url "$TOKEN_URL" -v -w 60 -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local pid=$!
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for lock $C2.credrun.lock" partial
+    echo go >"$GATE"
+    wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
+    run cat "$BATS_TEST_TMPDIR/err"
+    assert_output --partial "is on fuse.glusterfs ($GLUSTER_M2): polling it, never blocking in it"
+    run grep -E '^[0-9]+ +flock\(' "$BATS_TEST_TMPDIR/trace"
+    (("${#lines[@]}" >= 2)) || fail "credrun tried the lock ${#lines[@]} times: $output"
+    refute_output --regexp 'flock\([0-9]+, LOCK_EX\)'
+    refute_output --partial ERESTART
+    run grep -c "Interrupted system call" "$GLUSTER_DIR/m2.log"
+    assert_output 0
+    timeout 10 stat "$GLUSTER_M1/$T" "$GLUSTER_M2/$T" >/dev/null
+}

@@ -355,3 +355,41 @@ fm_cr() {
     assert_failure 66
     refute_output --partial "looking again"
 }
+
+# The flock calls a traced credrun made on its lock file (strace -e flock).
+flock_calls() { grep -E '^[0-9]+ +flock\(' "$1"; }
+
+@test "on a network filesystem a busy lock is polled: no blocking flock that a signal would interrupt" {
+    fake_mount fuse.glusterfs
+    flock "$CREDS.credrun.lock" -c "$(hold_cmd "$BATS_TEST_TMPDIR/in")" 3>&- &
+    wait_file "$BATS_TEST_TMPDIR/in" in
+    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" env FI_MOUNTINFO="$MOUNTINFO" LD_PRELOAD="$FAULTINJECT" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" -v -w 60 -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local pid=$!
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for lock $CREDS.credrun.lock" partial
+    open_gate
+    wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
+    run cat "$BATS_TEST_TMPDIR/err"
+    assert_output --partial "is on fuse.glusterfs ($(realpath "$CREDS_DIR")): polling it, never blocking in it"
+    run flock_calls "$BATS_TEST_TMPDIR/trace"
+    (("${#lines[@]}" >= 2)) || fail "credrun tried the lock ${#lines[@]} times: $output"
+    refute_output --regexp 'flock\([0-9]+, LOCK_EX\)'
+    refute_output --partial ERESTART
+    refute_output --partial EINTR
+}
+
+@test "on a local filesystem a busy lock is waited for in a blocking flock" {
+    flock "$CREDS.credrun.lock" -c "$(hold_cmd "$BATS_TEST_TMPDIR/in")" 3>&- &
+    wait_file "$BATS_TEST_TMPDIR/in" in
+    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" \
+        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" -v -w 60 -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local pid=$!
+    wait_file "$BATS_TEST_TMPDIR/err" "waiting for lock $CREDS.credrun.lock" partial
+    open_gate
+    wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
+    run cat "$BATS_TEST_TMPDIR/err"
+    refute_output --partial "polling it"
+    run flock_calls "$BATS_TEST_TMPDIR/trace"
+    assert_output --regexp 'flock\([0-9]+, LOCK_EX( <unfinished \.\.\.>|\))'
+}

@@ -31,6 +31,26 @@ static int busy_then_free(void *arg, bool block)
     return 0;
 }
 
+/* Busy to the first *(int *)arg tries, then free; never asked to block. */
+static int free_after(void *arg, bool block)
+{
+    calls++;
+    if (block)
+        blocking_calls++;
+    if (calls <= *(int *)arg) {
+        errno = EWOULDBLOCK;
+        return -1;
+    }
+    return 0;
+}
+
+static int spoke;
+static void count_speech(void *arg)
+{
+    (void)arg;
+    spoke++;
+}
+
 static int hard_error(void *arg, bool block)
 {
     (void)arg;
@@ -96,6 +116,28 @@ int main(void)
     is_int(lock_wait_for(&w, busy_then_free, NULL), CR_ERR_LOCK_BUSY, "-n: one busy try is the answer");
     is_int(blocking_calls, 0, "and it never blocks");
     is_int(lock_wait_for(&w, hard_error, NULL), CR_ERR_OS, "a hard error is not waited out");
+
+    /* A polled wait (network filesystems): tries only, never a blocking call. */
+    int busy_tries = 3;
+    lock_wait_init(&w, false, 30);
+    calls = blocking_calls = spoke = 0;
+    is_int(lock_poll(&w, free_after, &busy_tries, count_speech, NULL), CR_OK, "a polled lock is taken once it is free");
+    ok(calls == 4 && blocking_calls == 0, "by tries that never block (%d tries, %d blocking)", calls, blocking_calls);
+    is_int(spoke, 0, "a wait shorter than LOCK_SPEAK_MS says nothing");
+    busy_tries = 1000000;
+    lock_wait_init(&w, false, 1.2);
+    calls = blocking_calls = spoke = 0;
+    is_int(lock_poll(&w, free_after, &busy_tries, count_speech, NULL), CR_ERR_LOCK_BUSY,
+           "-w: a lock still held at the deadline is busy");
+    /* pauses between the tries, not a busy loop (however slow the machine) */
+    ok(blocking_calls == 0 && calls >= 2 && calls <= 40, "polled, with pauses between tries (%d tries in 1.2 s)", calls);
+    is_int(spoke, 1, "a wait past LOCK_SPEAK_MS says so once");
+    lock_wait_init(&w, false, -1);
+    is_int(lock_poll(&w, hard_error, NULL, NULL, NULL), CR_ERR_OS, "a hard error ends a polled wait");
+    lock_wait_init(&w, true, -1);
+    calls = 0;
+    is_int(lock_poll(&w, free_after, &busy_tries, NULL, NULL), CR_ERR_LOCK_BUSY, "-n: nothing is polled");
+    is_int(calls, 0, "not even one try");
 
     unlink(link);
     unlink(path);
