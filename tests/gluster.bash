@@ -174,13 +174,35 @@ gluster_setup() {
     _gl_time mounts "$t0"
 }
 
-# Unmount $1 if mounted: plainly, then after ending what still uses it, then lazily.
+# The device ("0:52") of the mount at $1, from the mount table (a stat of a
+# hung FUSE mount would hang too); empty when nothing is mounted there.
+_gl_mount_dev() { awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo; }
+
+# Abort the FUSE connection of the mount at $1 (fusectl), so that the
+# processes a hung client holds in its requests get an error and go.
+_gl_abort_fuse() {
+    local dev conn=/sys/fs/fuse/connections
+    dev=$(_gl_mount_dev "$1")
+    [ -n "$dev" ] || return 0
+    grep -q " $conn " /proc/self/mountinfo || mount -t fusectl fusectl "$conn" 2>/dev/null || true
+    if [ -w "$conn/${dev#*:}/abort" ]; then echo 1 >"$conn/${dev#*:}/abort" || true; fi
+}
+
+# Unmount $1 if mounted: plainly, then after ending what still uses it, then
+# lazily. A client that stopped answering (umount and fuser would hang in
+# its stat) first has its FUSE connection aborted.
 _gl_umount() {
-    if ! mountpoint -q "$1"; then return 0; fi
-    if umount "$1" 2>/dev/null; then return 0; fi
-    fuser -km "$1" >/dev/null 2>&1 || true
+    if [ -z "$(_gl_mount_dev "$1")" ]; then return 0; fi
+    if ! timeout -k 2 10 stat -f "$1" >/dev/null 2>&1; then
+        echo "gluster: the client mounted at $1 does not answer: aborting its FUSE connection" >&2
+        _gl_abort_fuse "$1"
+        timeout -k 2 10 umount -l "$1" 2>/dev/null || echo "gluster: cannot unmount $1; unmount it with: umount -l $1" >&2
+        return 0
+    fi
+    if timeout -k 2 30 umount "$1" 2>/dev/null; then return 0; fi
+    timeout -k 2 10 fuser -km "$1" >/dev/null 2>&1 || true
     sleep 0.2
-    if ! umount "$1" 2>/dev/null && ! umount -l "$1" 2>/dev/null; then
+    if ! timeout -k 2 30 umount "$1" 2>/dev/null && ! timeout -k 2 10 umount -l "$1" 2>/dev/null; then
         echo "gluster: cannot unmount $1; unmount it with: umount -l $1" >&2
     fi
 }
