@@ -359,17 +359,25 @@ fm_cr() {
 # The flock calls a traced credrun made on its lock file (strace -e flock).
 flock_calls() { grep -E '^[0-9]+ +flock\(' "$1"; }
 
-@test "on a network filesystem a busy lock is polled: no blocking flock that a signal would interrupt" {
-    fake_mount fuse.glusterfs
+# With $CREDS's lock held (flock(1)), run credrun under strace -e flock, with
+# NAME=VALUE... in its environment, until it says it waits; then release the
+# lock and expect it to succeed. The trace is left in $BATS_TEST_TMPDIR/trace,
+# its stderr in $BATS_TEST_TMPDIR/err. traced_wait_for_lock [NAME=VALUE...]
+traced_wait_for_lock() {
     flock "$CREDS.credrun.lock" -c "$(hold_cmd "$BATS_TEST_TMPDIR/in")" 3>&- &
     wait_file "$BATS_TEST_TMPDIR/in" in
-    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" env FI_MOUNTINFO="$MOUNTINFO" LD_PRELOAD="$FAULTINJECT" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" env "$@" \
         "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" -v -w 60 -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
     local pid=$!
     wait_file "$BATS_TEST_TMPDIR/err" "waiting for lock $CREDS.credrun.lock" partial
     open_gate
     wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
+}
+
+@test "on a network filesystem a busy lock is polled: no blocking flock that a signal would interrupt" {
+    fake_mount fuse.glusterfs
+    traced_wait_for_lock FI_MOUNTINFO="$MOUNTINFO" LD_PRELOAD="$FAULTINJECT" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
     run cat "$BATS_TEST_TMPDIR/err"
     assert_output --partial "is on fuse.glusterfs ($(realpath "$CREDS_DIR")): polling it, never blocking in it"
     run flock_calls "$BATS_TEST_TMPDIR/trace"
@@ -380,14 +388,7 @@ flock_calls() { grep -E '^[0-9]+ +flock\(' "$1"; }
 }
 
 @test "on a local filesystem a busy lock is waited for in a blocking flock" {
-    flock "$CREDS.credrun.lock" -c "$(hold_cmd "$BATS_TEST_TMPDIR/in")" 3>&- &
-    wait_file "$BATS_TEST_TMPDIR/in" in
-    strace -f -e trace=flock -o "$BATS_TEST_TMPDIR/trace" \
-        "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" -v -w 60 -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
-    local pid=$!
-    wait_file "$BATS_TEST_TMPDIR/err" "waiting for lock $CREDS.credrun.lock" partial
-    open_gate
-    wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
+    traced_wait_for_lock
     run cat "$BATS_TEST_TMPDIR/err"
     refute_output --partial "polling it"
     run flock_calls "$BATS_TEST_TMPDIR/trace"
