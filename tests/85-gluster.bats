@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The GlusterFS setup of tests/gluster.bash, and the facts about two clients
 # of one network filesystem that credrun's exactly-once design (issue 18)
-# rests on: flock and O_CREAT|O_EXCL are decided at the server and exact
-# across clients, mkdir is exclusive (racing clients may both lose), while a
+# rests on: flock is decided at the server and exact across clients,
+# O_CREAT|O_EXCL and mkdir are exclusive (racing clients may both lose:
+# rarely for O_CREAT|O_EXCL, a few of 200 for mkdir), while a
 # read after the other client's rename may return the old content for a
 # while, even under flock. Then credrun across the two clients: the race
 # with family revocation, a restored backup, Claude Code's lock directories,
@@ -126,10 +127,16 @@ print("mount1 %d mount2 %d both %d missing %d left %d" % (len(won[0]), len(won[1
 PY
 }
 
-@test "O_CREAT|O_EXCL is exact across mounts: each of 200 names is created by exactly one client" {
+@test "O_CREAT|O_EXCL across mounts never succeeds on both clients" {
+    # Measured: nearly always exact; in some runs one name of 200 is refused
+    # with EEXIST to both clients though one of them created it. Never two
+    # winners, which is what the spent markers rely on: such a phantom costs
+    # a wait (75) and a later 77, never a second spend (man credrun.1,
+    # FILESYSTEMS).
     run race_create excl
     assert_success
-    assert_output --regexp '^mount1 [0-9]+ mount2 [0-9]+ both 0 missing 0 left 0$'
+    echo "# O_EXCL race: $output" >&3
+    assert_output --regexp '^mount1 [0-9]+ mount2 [0-9]+ both 0 missing [0-9]+ left [0-9]+$'
 }
 
 @test "mkdir across mounts never succeeds on both clients" {
