@@ -122,12 +122,13 @@ json_t *jsonptr_words(const char *s, json_t *(*make)(const char *word))
 
 char *jsonptr_document(json_t *root)
 {
-    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+    char *out;
+    size_t len;
+    struct cr_err err;
+    enum cr_status st = jsonptr_dump(root, JSON_PRESERVE_ORDER | JSON_INDENT(2), true, &out, &len, &err);
     json_decref(root);
-    if (!text)
+    if (st != CR_OK)
         abort();
-    char *out = xasprintf("%s\n", text);
-    free(text);
     return out;
 }
 
