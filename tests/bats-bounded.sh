@@ -18,14 +18,8 @@ limit="${CREDRUN_TEST_FILE_TIMEOUT:-1500}"
 
 # What is still running under process group $1, one "# " line each.
 diagnose() {
-    local pid
     echo "# processes of bats' group $1 still running (pid ppid state wchan command):"
-    for pid in $(ps -e -o pid= -o pgid= | awk -v g="$1" '$2 == g { print $1 }'); do
-        [ -r "/proc/$pid/stat" ] || continue
-        printf '#   %s %s %s %s %s\n' "$pid" "$(ps -o ppid= -p "$pid" | tr -d ' ')" \
-            "$(ps -o stat= -p "$pid" | tr -d ' ')" "$(cat "/proc/$pid/wchan" 2>/dev/null)" \
-            "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)"
-    done
+    ps -e -o pgid=,pid=,ppid=,stat=,wchan:24=,args= | awk -v g="$1" '$1 == g { $1 = "#  "; print }' | cut -c1-240
     echo "# /proc/locks:"
     sed 's/^/#   /' /proc/locks 2>/dev/null
 }
