@@ -402,7 +402,7 @@ cr2() { "$CREDRUN" --credentials "$C2" --token-url "$TOKEN_URL" "$@"; }
     wait "$pid" || fail "credrun failed: $(cat "$BATS_TEST_TMPDIR/err")"
     run cat "$BATS_TEST_TMPDIR/err"
     assert_output --partial "is on fuse.glusterfs ($GLUSTER_M2): polling it, never blocking in it"
-    run grep -E '^[0-9]+ +flock\(' "$BATS_TEST_TMPDIR/trace"
+    run flock_calls "$BATS_TEST_TMPDIR/trace"
     (("${#lines[@]}" >= 2)) || fail "credrun tried the lock ${#lines[@]} times: $output"
     refute_output --regexp 'flock\([0-9]+, LOCK_EX\)'
     refute_output --partial ERESTART

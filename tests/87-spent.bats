@@ -356,9 +356,6 @@ fm_cr() {
     refute_output --partial "looking again"
 }
 
-# The flock calls a traced credrun made on its lock file (strace -e flock).
-flock_calls() { grep -E '^[0-9]+ +flock\(' "$1"; }
-
 # With $CREDS's lock held (flock(1)), run credrun under strace -e flock, with
 # NAME=VALUE... in its environment, until it says it waits; then release the
 # lock and expect it to succeed. The trace is left in $BATS_TEST_TMPDIR/trace,

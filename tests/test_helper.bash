@@ -60,6 +60,9 @@ fi_cr() {
         "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
 }
 
+# The flock(2) calls in the trace file $1 of strace -f -e trace=flock.
+flock_calls() { grep -E '^[0-9]+ +flock\(' "$1"; }
+
 # Run credrun against the mock with the test's credentials file.
 cr() {
     "$CREDRUN" --credentials "$CREDS" --token-url "$TOKEN_URL" "$@"
